@@ -1,0 +1,477 @@
+import { BUG } from "./bug.js";
+import { ctx } from "./context.js";
+import { CpuMask } from "./cpumask.js";
+import { EFFECT_RUN, EFFECT_SLEEP } from "./effects.js";
+import type { Engine } from "./engine.js";
+import { SimEvent } from "./heap.js";
+import type { SchedOps, SchedStats } from "./interfaces.js";
+import {
+  MAX_PRIO,
+  PF_EXITING,
+  put_task_struct,
+  set_task_policy,
+  TaskStruct,
+  type SchedPolicy,
+  type TaskSpec,
+} from "./task.js";
+import type { TraceBus } from "./trace.js";
+
+/** The part of struct rq that runs process context on one CPU. */
+export class CpuExec {
+  curr: TaskStruct;
+  need_resched = false;
+  /** Time from which curr's CPU time is not yet accounted. */
+  exec_start = 0;
+  nr_switches = 0;
+  idle_ns = 0;
+  busy_ns = 0;
+  /** curr's body is being stepped right now. */
+  stepping = false;
+  readonly run_ev: SimEvent;
+  readonly resched_ev: SimEvent;
+  /** The next scheduler tick that matters (slice end, RT throttle). */
+  readonly hrtick_ev: SimEvent;
+
+  constructor(
+    readonly cpu: number,
+    readonly idle: TaskStruct,
+    exec: ProcessExecutor,
+  ) {
+    this.curr = idle;
+    this.run_ev = new SimEvent(`run/${cpu}`, () => exec.run_done(this));
+    this.resched_ev = new SimEvent(`resched/${cpu}`, () => exec.schedule(this));
+    this.hrtick_ev = new SimEvent(`hrtick/${cpu}`, () => exec.hrtick(this));
+  }
+}
+
+/** Guard against a loop of yields in which no time passes. */
+const MAX_STEPS_WITHOUT_TIME = 100_000;
+
+/**
+ * The process-context machinery every scheduler shares: it steps task
+ * bodies (generators), turns their effects into CPU time, blocking and
+ * sleeping, switches tasks, and keeps `current` right. What to run and when
+ * to preempt is the policy of a subclass: the real scheduler in @ksim/sched,
+ * or the small reference policy in @ksim/core/testing.
+ */
+export abstract class ProcessExecutor implements SchedOps {
+  readonly rqs: CpuExec[] = [];
+  /** Every non-idle task, in pid order. */
+  readonly tasks: TaskStruct[] = [];
+  readonly stats: SchedStats = { context_switches: 0, rt_throttles: 0 };
+  protected next_pid = 1;
+
+  constructor(
+    readonly engine: Engine,
+    readonly trace: TraceBus,
+    readonly nr_cpu_ids: number,
+  ) {
+    if (!(nr_cpu_ids >= 1)) BUG(`nr_cpu_ids ${nr_cpu_ids} < 1`);
+    for (let cpu = 0; cpu < nr_cpu_ids; cpu++) {
+      const idle = new TaskStruct(0, "swapper", CpuMask.cpumask_of(cpu));
+      idle.cpu = cpu;
+      idle.state = "R";
+      idle.on_cpu = true;
+      idle.policy = "IDLE";
+      idle.prio = idle.normal_prio = idle.static_prio = MAX_PRIO;
+      idle.waker = this;
+      this.rqs.push(new CpuExec(cpu, idle, this));
+    }
+    trace.current_on = (cpu) => this.rqs[cpu]?.curr ?? null;
+  }
+
+  // ---- policy: what a scheduler implementation decides -------------------
+
+  protected abstract cpu_online(cpu: number): boolean;
+  protected abstract enqueue_task(rq: CpuExec, p: TaskStruct, wakeup: boolean): void;
+  protected abstract dequeue_task(rq: CpuExec, p: TaskStruct, sleep: boolean): void;
+  /** The next task to run; null runs the idle task. */
+  protected abstract pick_next_task(rq: CpuExec): TaskStruct | null;
+  protected abstract put_prev_task(rq: CpuExec, p: TaskStruct): void;
+  protected abstract yield_task(rq: CpuExec, p: TaskStruct): void;
+  /** A task was made runnable on rq: preempt curr if it should. */
+  protected abstract check_preempt_curr(rq: CpuExec, p: TaskStruct): void;
+  /** Where a waking task goes; `this_cpu` is the waker's CPU (-1: none). */
+  protected abstract select_task_rq(p: TaskStruct, this_cpu: number): number;
+  /** Charge `delta` ns of CPU time to curr's class (update_curr). */
+  protected update_curr_class(_rq: CpuExec, _p: TaskStruct, _delta: number): void {}
+  /** An hrtick: slice ends, RT budgets run out. */
+  protected task_tick(_rq: CpuExec): void {}
+  /** `p` became rq's current task (set_curr_task / hrtick arming). */
+  protected set_curr_task(_rq: CpuExec, _p: TaskStruct): void {}
+
+  /** SLEEP effect: wake `p` after `ns`. Override to use a real hrtimer. */
+  protected start_sleep_timer(p: TaskStruct, ns: number): void {
+    p.sleep_ev ??= new SimEvent(`sleep/${p.pid}`, () => this.wake_up_process(p));
+    this.engine.schedule(p.sleep_ev, this.engine.now + ns);
+  }
+
+  protected cancel_sleep_timer(p: TaskStruct): void {
+    if (p.sleep_ev) this.engine.cancel(p.sleep_ev);
+  }
+
+  // ---- tasks ---------------------------------------------------------------
+
+  create_task(spec: TaskSpec): TaskStruct {
+    const cpus = spec.cpus_allowed ?? CpuMask.first_n(this.nr_cpu_ids);
+    if (cpus.is_empty()) BUG(`create_task(${spec.comm}): empty cpus_allowed`);
+    const p = new TaskStruct(this.next_pid++, spec.comm, cpus.clone());
+    const policy = spec.policy ?? "NORMAL";
+    set_task_policy(p, policy, policy === "FIFO" || policy === "RR" ? (spec.rt_priority ?? 1) : (spec.nice ?? 0));
+    p.flags = spec.flags ?? 0;
+    const here = ctx.cpu >= 0 ? ctx.cpu : 0;
+    p.cpu = spec.cpu ?? (cpus.test_cpu(here) ? here : cpus.first());
+    p.waker = this;
+    p.body = spec.threadfn(p);
+    this.tasks.push(p);
+    this.task_created(p);
+    return p;
+  }
+
+  /** A hook for the policy to initialise its per-task state. */
+  protected task_created(_p: TaskStruct): void {}
+
+  *for_each_process(): Iterable<TaskStruct> {
+    yield* this.tasks;
+  }
+
+  cpu_curr(cpu: number): TaskStruct {
+    return this.rq(cpu).curr;
+  }
+
+  task_curr(p: TaskStruct): boolean {
+    return p.on_cpu;
+  }
+
+  wait_task_inactive(p: TaskStruct): boolean {
+    return !p.on_cpu;
+  }
+
+  idle_cpu(cpu: number): boolean {
+    const rq = this.rq(cpu);
+    return rq.curr === rq.idle && !this.rq_has_runnable(rq);
+  }
+
+  /** True when rq holds a runnable task besides curr. */
+  protected abstract rq_has_runnable(rq: CpuExec): boolean;
+
+  sched_idle_next(): void {
+    this.resched_curr(this.rq(ctx.cpu));
+  }
+
+  protected rq(cpu: number): CpuExec {
+    const rq = this.rqs[cpu];
+    if (!rq) BUG(`no runqueue for cpu ${cpu}`);
+    return rq;
+  }
+
+  // ---- wake-ups --------------------------------------------------------------
+
+  wake_up_new_task(p: TaskStruct): void {
+    if (p.state === "R" || p.state === "X") BUG(`wake_up_new_task(${p.name}) in state ${p.state}`);
+    this.try_to_wake_up(p, "SD", "sched_wakeup_new");
+  }
+
+  wake_up_process(p: TaskStruct): boolean {
+    return this.try_to_wake_up(p, "SD", "sched_wakeup");
+  }
+
+  wake_up_state(p: TaskStruct, states: string): boolean {
+    return this.try_to_wake_up(p, states, "sched_wakeup");
+  }
+
+  protected try_to_wake_up(p: TaskStruct, states: string, event: "sched_wakeup" | "sched_wakeup_new"): boolean {
+    if (!states.includes(p.state)) return false;
+    if (p.usage <= 0) BUG(`use-after-free: wake-up of freed task ${p.name}`);
+    this.cancel_sleep_timer(p);
+    p.blocked_on = null;
+    p.wchan = null;
+    const cpu = this.select_task_rq(p, ctx.cpu);
+    if (cpu !== p.cpu) this.set_task_cpu(p, cpu);
+    p.state = "R";
+    const rq = this.rq(cpu);
+    this.activate_task(rq, p, true);
+    if (this.trace.enabled) {
+      this.trace.emit(event, ctx.cpu >= 0 ? ctx.cpu : cpu, {
+        comm: p.comm,
+        pid: p.pid,
+        prio: p.prio,
+        success: 1,
+        target_cpu: cpu,
+      });
+    }
+    this.check_preempt_curr(rq, p);
+    return true;
+  }
+
+  set_task_cpu(p: TaskStruct, cpu: number): void {
+    if (p.on_rq) BUG(`set_task_cpu(${p.name}) while queued`);
+    if (this.trace.enabled && p.cpu !== cpu) {
+      this.trace.emit("sched_migrate_task", ctx.cpu >= 0 ? ctx.cpu : p.cpu, {
+        comm: p.comm,
+        pid: p.pid,
+        prio: p.prio,
+        orig_cpu: p.cpu,
+        dest_cpu: cpu,
+      });
+    }
+    p.cpu = cpu;
+  }
+
+  protected activate_task(rq: CpuExec, p: TaskStruct, wakeup: boolean): void {
+    if (p.on_rq) BUG(`activate_task(${p.name}): already queued`);
+    this.enqueue_task(rq, p, wakeup);
+    p.on_rq = true;
+  }
+
+  protected deactivate_task(rq: CpuExec, p: TaskStruct, sleep: boolean): void {
+    if (!p.on_rq) BUG(`deactivate_task(${p.name}): not queued`);
+    this.dequeue_task(rq, p, sleep);
+    p.on_rq = false;
+  }
+
+  /** Moves a queued task that is not running to another runqueue. */
+  protected move_queued_task(p: TaskStruct, dest_cpu: number): void {
+    const src = this.rq(p.cpu);
+    this.deactivate_task(src, p, false);
+    this.set_task_cpu(p, dest_cpu);
+    const dst = this.rq(dest_cpu);
+    this.activate_task(dst, p, false);
+    this.check_preempt_curr(dst, p);
+  }
+
+  sched_setscheduler(p: TaskStruct, policy: SchedPolicy, prio: number): number {
+    const rq = this.rq(p.cpu);
+    const queued = p.on_rq;
+    const running = rq.curr === p;
+    if (running) this.update_curr(rq);
+    if (queued) this.deactivate_task(rq, p, false);
+    set_task_policy(p, policy, prio);
+    this.policy_changed(p);
+    if (queued) {
+      this.activate_task(rq, p, false);
+      if (running) this.resched_curr(rq);
+      else this.check_preempt_curr(rq, p);
+    }
+    return 0;
+  }
+
+  /** A hook for the policy after a task's class or priority changed. */
+  protected policy_changed(_p: TaskStruct): void {}
+
+  set_cpus_allowed_ptr(p: TaskStruct, mask: CpuMask): number {
+    if (mask.is_empty()) return -22;
+    p.cpus_allowed = mask.clone();
+    if (mask.test_cpu(p.cpu)) return 0;
+    if (p.on_cpu) {
+      // Moved by the scheduler at its next switch, as the migration thread would.
+      p.migration_pending = true;
+      this.resched_curr(this.rq(p.cpu));
+    } else if (p.on_rq) {
+      this.move_queued_task(p, this.select_task_rq(p, -1));
+    }
+    return 0;
+  }
+
+  resched_curr(rq: CpuExec): void {
+    rq.need_resched = true;
+    if (!rq.stepping && rq.resched_ev.index < 0) this.engine.schedule(rq.resched_ev, this.engine.now);
+  }
+
+  resched_cpu(cpu: number): void {
+    this.resched_curr(this.rq(cpu));
+  }
+
+  // ---- interrupts ------------------------------------------------------------
+
+  private readonly irq_saved_task: (TaskStruct | null)[] = [];
+  private readonly irq_saved_cpu: number[] = [];
+
+  irq_enter(cpu: number): void {
+    const rq = this.rq(cpu);
+    this.update_curr(rq);
+    this.irq_saved_task.push(ctx.task);
+    this.irq_saved_cpu.push(ctx.cpu);
+    ctx.task = rq.curr;
+    ctx.cpu = cpu;
+    ctx.irq++;
+  }
+
+  irq_exit(_cpu: number): void {
+    ctx.irq--;
+    ctx.task = this.irq_saved_task.pop() ?? null;
+    ctx.cpu = this.irq_saved_cpu.pop() ?? -1;
+  }
+
+  // ---- the core loop ---------------------------------------------------------
+
+  /** Charge curr's CPU time up to now. */
+  update_curr(rq: CpuExec): void {
+    const now = this.engine.now;
+    const delta = now - rq.exec_start;
+    if (delta <= 0) return;
+    rq.exec_start = now;
+    const p = rq.curr;
+    if (p === rq.idle) {
+      rq.idle_ns += delta;
+      return;
+    }
+    rq.busy_ns += delta;
+    p.se.sum_exec_runtime += delta;
+    if (p.run_remaining !== Number.POSITIVE_INFINITY) p.run_remaining = Math.max(0, p.run_remaining - delta);
+    this.update_curr_class(rq, p, delta);
+  }
+
+  /** run_ev: curr's RUN effect is done; step its body on. */
+  run_done(rq: CpuExec): void {
+    this.update_curr(rq);
+    const p = rq.curr;
+    p.run_remaining = 0;
+    if (rq.need_resched || this.step(rq, p)) this.schedule(rq);
+  }
+
+  hrtick(rq: CpuExec): void {
+    this.update_curr(rq);
+    this.task_tick(rq);
+    if (rq.need_resched) this.schedule(rq);
+  }
+
+  /** __schedule(): pick and switch until curr runs a RUN effect or is idle. */
+  schedule(rq: CpuExec): void {
+    const engine = this.engine;
+    if (rq.resched_ev.index >= 0) engine.cancel(rq.resched_ev);
+    for (let steps = 0; ; steps++) {
+      if (steps > MAX_STEPS_WITHOUT_TIME) {
+        BUG(`livelock on CPU ${rq.cpu}: ${rq.curr.name} keeps yielding and no time passes`);
+      }
+      const prev = rq.curr;
+      this.update_curr(rq);
+      if (rq.run_ev.index >= 0) engine.cancel(rq.run_ev);
+      rq.need_resched = false;
+      if (prev !== rq.idle) {
+        if (prev.state !== "R") {
+          prev.blocked_since = engine.now;
+          this.deactivate_task(rq, prev, true);
+        } else if (prev.migration_pending) {
+          prev.migration_pending = false;
+          this.put_prev_task(rq, prev);
+          this.deactivate_task(rq, prev, false);
+          const dest = this.select_task_rq(prev, rq.cpu);
+          this.set_task_cpu(prev, dest);
+          this.activate_task(this.rq(dest), prev, false);
+          if (dest !== rq.cpu) this.resched_curr(this.rq(dest));
+        } else {
+          if (prev.yielded) this.yield_task(rq, prev);
+          this.put_prev_task(rq, prev);
+        }
+        prev.yielded = false;
+      }
+      const next = this.pick_next_task(rq) ?? rq.idle;
+      if (next !== prev) this.context_switch(rq, prev, next);
+      rq.exec_start = engine.now;
+      this.set_curr_task(rq, next);
+      if (next === rq.idle) return;
+      if (next.run_remaining > 0) {
+        if (next.run_remaining !== Number.POSITIVE_INFINITY) engine.schedule(rq.run_ev, engine.now + next.run_remaining);
+        return;
+      }
+      if (!this.step(rq, next)) return;
+    }
+  }
+
+  private context_switch(rq: CpuExec, prev: TaskStruct, next: TaskStruct): void {
+    if (next !== rq.idle) {
+      if (!this.cpu_online(rq.cpu)) BUG(`${next.name} scheduled on offline CPU ${rq.cpu}`);
+      if (!next.cpus_allowed.test_cpu(rq.cpu)) {
+        BUG(`${next.name} scheduled on CPU ${rq.cpu} outside its cpus_allowed ${next.cpus_allowed.toString()}`);
+      }
+      if (next.cpu !== rq.cpu) BUG(`${next.name} runs on CPU ${rq.cpu} but task_cpu() is ${next.cpu}`);
+    }
+    if (prev !== rq.idle) {
+      if (prev.state === "R") prev.nivcsw++;
+      else prev.nvcsw++;
+    }
+    rq.nr_switches++;
+    this.stats.context_switches++;
+    if (this.trace.enabled) {
+      this.trace.emit("sched_switch", rq.cpu, {
+        prev_comm: prev.comm,
+        prev_pid: prev.pid,
+        prev_prio: prev.prio,
+        prev_state: prev.state,
+        next_comm: next.comm,
+        next_pid: next.pid,
+        next_prio: next.prio,
+      });
+    }
+    prev.on_cpu = false;
+    next.on_cpu = true;
+    rq.curr = next;
+    // finish_task_switch(): the last reference of a dead task goes with it.
+    if (prev.state === "X") put_task_struct(prev);
+  }
+
+  /**
+   * Steps curr's body until it starts a RUN effect (returns false, run_ev
+   * armed) or must be rescheduled (returns true: blocked, yielded, exited,
+   * or preempted).
+   */
+  private step(rq: CpuExec, p: TaskStruct): boolean {
+    const saved_task = ctx.task;
+    const saved_cpu = ctx.cpu;
+    ctx.task = p;
+    ctx.cpu = rq.cpu;
+    rq.stepping = true;
+    try {
+      for (;;) {
+        const r = p.body.next();
+        if (r.done === true) {
+          this.do_exit(p, r.value);
+          return true;
+        }
+        const e = r.value;
+        if (e.op === EFFECT_RUN) {
+          if (!(e.ns > 0)) continue;
+          p.run_remaining = e.ns;
+          if (rq.need_resched) return true;
+          if (e.ns !== Number.POSITIVE_INFINITY) this.engine.schedule(rq.run_ev, this.engine.now + e.ns);
+          return false;
+        }
+        if (e.op === EFFECT_SLEEP) {
+          p.state = "S";
+          p.wchan = "hrtimer_nanosleep";
+          this.start_sleep_timer(p, e.ns);
+          return true;
+        }
+        // SCHEDULE: blocks unless the state is still R (then it is a yield).
+        if (p.state === "R") p.yielded = true;
+        return true;
+      }
+    } finally {
+      rq.stepping = false;
+      ctx.task = saved_task;
+      ctx.cpu = saved_cpu;
+    }
+  }
+
+  /** do_exit(): the task is dead; it leaves the CPU at the next switch. */
+  protected do_exit(p: TaskStruct, code: number): void {
+    p.exit_code = code;
+    p.flags |= PF_EXITING;
+    p.state = "X";
+    p.wchan = null;
+    p.blocked_on = null;
+    if (this.trace.enabled) this.trace.emit("sched_process_exit", p.cpu, { comm: p.comm, pid: p.pid, prio: p.prio });
+    this.task_exited(p);
+    // release_task(): kernel threads are reaped at once.
+    put_task_struct(p);
+  }
+
+  /** A hook for the policy when a task exits. */
+  protected task_exited(_p: TaskStruct): void {}
+
+  /** Start the CPU's loop: run whatever is runnable. */
+  kick(cpu: number): void {
+    this.resched_curr(this.rq(cpu));
+  }
+}

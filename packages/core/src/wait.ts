@@ -1,0 +1,115 @@
+import { ctx, current } from "./context.js";
+import { SCHEDULE, type KernelCall } from "./effects.js";
+import type { TaskStruct } from "./task.js";
+import type { WaitEdge } from "./waitfor.js";
+
+/**
+ * Anything a task can block on. It can say what a blocked task waits for,
+ * which is how a hang is explained across subsystems.
+ */
+export interface Waitable {
+  readonly name: string;
+  explain_waiter?(waiter: TaskStruct): WaitEdge | null;
+}
+
+export type WaitExplain = (waiter: TaskStruct) => WaitEdge | null;
+
+/** wait_queue_head_t */
+export class WaitQueueHead implements Waitable {
+  readonly waiters: TaskStruct[] = [];
+  constructor(
+    readonly name: string,
+    private readonly explain?: WaitExplain,
+  ) {}
+  explain_waiter(waiter: TaskStruct): WaitEdge | null {
+    return this.explain ? this.explain(waiter) : null;
+  }
+}
+
+const COMPLETE_ALL = Number.MAX_SAFE_INTEGER;
+
+/** struct completion */
+export class Completion implements Waitable {
+  done = 0;
+  readonly waiters: TaskStruct[] = [];
+  constructor(
+    readonly name: string,
+    private readonly explain?: WaitExplain,
+  ) {}
+  explain_waiter(waiter: TaskStruct): WaitEdge | null {
+    return this.explain ? this.explain(waiter) : null;
+  }
+}
+
+function block_on(p: TaskStruct, on: Waitable, waiters: TaskStruct[], state: "S" | "D", wchan: string): void {
+  p.state = state;
+  p.blocked_on = on;
+  p.wchan = wchan;
+  if (!waiters.includes(p)) waiters.push(p);
+}
+
+function unblock(p: TaskStruct, waiters: TaskStruct[]): void {
+  const i = waiters.indexOf(p);
+  if (i >= 0) waiters.splice(i, 1);
+  p.blocked_on = null;
+  p.wchan = null;
+}
+
+/** wait_for_completion(): TASK_UNINTERRUPTIBLE, no timeout. */
+export function* wait_for_completion(x: Completion, wchan = "wait_for_completion"): KernelCall {
+  const p = current();
+  while (x.done === 0) {
+    block_on(p, x, x.waiters, "D", wchan);
+    yield SCHEDULE;
+  }
+  unblock(p, x.waiters);
+  if (x.done !== COMPLETE_ALL) x.done--;
+}
+
+/** complete(): wakes one waiter, in the order they started waiting. */
+export function complete(x: Completion): void {
+  if (x.done !== COMPLETE_ALL) x.done++;
+  const p = x.waiters.shift();
+  if (p) p.waker.wake_up_process(p);
+}
+
+/** complete_all(): every waiter, now and later, passes. */
+export function complete_all(x: Completion): void {
+  x.done = COMPLETE_ALL;
+  const ws = x.waiters.splice(0);
+  for (const p of ws) p.waker.wake_up_process(p);
+}
+
+export function completion_done(x: Completion): boolean {
+  return x.done > 0;
+}
+
+export function init_completion(x: Completion): void {
+  x.done = 0;
+}
+
+/** wait_event(): sleep in `state` until `condition()` holds when woken. */
+export function* wait_event(
+  wq: WaitQueueHead,
+  condition: () => boolean,
+  state: "S" | "D" = "D",
+  wchan = "wait_event",
+): KernelCall {
+  const p = current();
+  while (!condition()) {
+    block_on(p, wq, wq.waiters, state, wchan);
+    yield SCHEDULE;
+  }
+  unblock(p, wq.waiters);
+}
+
+/** wake_up(): wakes every waiter; each re-checks its condition. */
+export function wake_up(wq: WaitQueueHead): void {
+  const ws = wq.waiters.splice(0);
+  for (const p of ws) p.waker.wake_up_process(p);
+}
+
+/** True while code runs in a task's process context (may block). */
+export function can_sleep(): boolean {
+  return ctx.task !== null && ctx.irq === 0 && ctx.atomic === 0;
+}

@@ -1,0 +1,86 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Engine, EventQueue, SimEvent } from "../src/index.js";
+
+describe("EventQueue", () => {
+  it("pops by time, and equal times in the order they were pushed", () => {
+    const e = new Engine();
+    const fired: string[] = [];
+    const mk = (name: string) => new SimEvent(name, () => fired.push(name));
+    e.schedule(mk("c@20"), 20);
+    e.schedule(mk("a@10"), 10);
+    e.schedule(mk("b@10"), 10);
+    e.schedule(mk("d@10"), 10);
+    e.schedule(mk("e@5"), 5);
+    expect(e.run(100)).toBe("drained");
+    expect(fired).toEqual(["e@5", "a@10", "b@10", "d@10", "c@20"]);
+    expect(e.events).toBe(5);
+  });
+
+  it("a cancelled event never fires, and a rescheduled one fires once at its new time", () => {
+    const e = new Engine();
+    const fired: [string, number][] = [];
+    const a = new SimEvent("a", () => fired.push(["a", e.now]));
+    const b = new SimEvent("b", () => fired.push(["b", e.now]));
+    const c = new SimEvent("c", () => fired.push(["c", e.now]));
+    e.schedule(a, 10);
+    e.schedule(b, 20);
+    e.schedule(c, 30);
+    e.cancel(b);
+    e.schedule(a, 40);
+    expect(a.queued).toBe(true);
+    expect(b.queued).toBe(false);
+    e.run(100);
+    expect(fired).toEqual([
+      ["c", 30],
+      ["a", 40],
+    ]);
+  });
+
+  it("matches a stable sort of (time, seq) under random pushes and removals", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ t: fc.integer({ min: 0, max: 50 }), cancel: fc.boolean() }), { maxLength: 200 }),
+        (ops) => {
+          const q = new EventQueue();
+          const evs = ops.map((op, i) => {
+            const ev = new SimEvent(`e${i}`, () => {});
+            ev.time = op.t;
+            ev.seq = i;
+            q.push(ev);
+            return ev;
+          });
+          ops.forEach((op, i) => op.cancel && q.remove(evs[i]!));
+          const out: number[] = [];
+          for (let ev = q.pop(); ev; ev = q.pop()) out.push(ev.seq);
+          const want = ops
+            .map((op, i) => ({ ...op, i }))
+            .filter((op) => !op.cancel)
+            .sort((x, y) => x.t - y.t || x.i - y.i)
+            .map((op) => op.i);
+          expect(out).toEqual(want);
+        },
+      ),
+    );
+  });
+
+  it("stops at `until` with the clock there, and refuses to schedule in the past", () => {
+    const e = new Engine();
+    e.schedule(new SimEvent("late", () => {}), 500);
+    expect(e.run(100)).toBe("until");
+    expect(e.now).toBe(100);
+    e.run(1000);
+    expect(e.now).toBe(500);
+    expect(e.run(600)).toBe("drained");
+    const ev = new SimEvent("past", () => {});
+    expect(() => e.schedule(ev, 10)).toThrow(/in the past/);
+  });
+
+  it("ends a run at the event limit", () => {
+    const e = new Engine();
+    const tick: SimEvent = new SimEvent("tick", () => e.schedule(tick, e.now + 1));
+    e.schedule(tick, 0);
+    expect(e.run(1e9, 1000)).toBe("event_limit");
+    expect(e.events).toBe(1000);
+  });
+});
