@@ -147,13 +147,11 @@ export abstract class ProcessExecutor implements SchedOps {
     return !p.on_cpu;
   }
 
+  /** idle_cpu() of 2.6.34: the CPU is running its idle task. */
   idle_cpu(cpu: number): boolean {
     const rq = this.rq(cpu);
-    return rq.curr === rq.idle && !this.rq_has_runnable(rq);
+    return rq.curr === rq.idle;
   }
-
-  /** True when rq holds a runnable task besides curr. */
-  protected abstract rq_has_runnable(rq: CpuExec): boolean;
 
   sched_idle_next(): void {
     this.resched_curr(this.rq(ctx.cpu));

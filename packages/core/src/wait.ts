@@ -1,3 +1,4 @@
+import { BUG } from "./bug.js";
 import { ctx, current } from "./context.js";
 import { SCHEDULE, type KernelCall } from "./effects.js";
 import type { TaskStruct } from "./task.js";
@@ -112,4 +113,46 @@ export function wake_up(wq: WaitQueueHead): void {
 /** True while code runs in a task's process context (may block). */
 export function can_sleep(): boolean {
   return ctx.task !== null && ctx.irq === 0 && ctx.atomic === 0;
+}
+
+/**
+ * struct mutex: sleeping lock with an owner, FIFO hand-off. A task blocked
+ * on it waits for the owner, which is what the wait-for graph follows.
+ */
+export class Mutex implements Waitable {
+  owner: TaskStruct | null = null;
+  readonly waiters: TaskStruct[] = [];
+  constructor(readonly name: string) {}
+  explain_waiter(waiter: TaskStruct): WaitEdge | null {
+    if (!this.owner) return null;
+    return {
+      from: { kind: "task", task: waiter },
+      to: { kind: "task", task: this.owner },
+      because: `${waiter.comm}/${waiter.pid} waits for ${this.name}, held by ${this.owner.comm}/${this.owner.pid}`,
+    };
+  }
+}
+
+export function* mutex_lock(m: Mutex, wchan = "mutex_lock"): KernelCall {
+  const p = current();
+  if (m.owner === p) BUG(`recursive mutex_lock of ${m.name} by ${p.comm}/${p.pid}`);
+  while (m.owner !== null && m.owner !== p) {
+    block_on(p, m, m.waiters, "D", wchan);
+    yield SCHEDULE;
+  }
+  unblock(p, m.waiters);
+  m.owner = p;
+}
+
+export function mutex_unlock(m: Mutex): void {
+  const p = ctx.task;
+  if (m.owner === null || m.owner !== p) BUG(`mutex_unlock of ${m.name} by a task that does not hold it`);
+  // Hand the lock straight to the first waiter, so it cannot be stolen.
+  const next = m.waiters.shift() ?? null;
+  m.owner = next;
+  if (next) next.waker.wake_up_process(next);
+}
+
+export function mutex_is_locked(m: Mutex): boolean {
+  return m.owner !== null;
 }

@@ -97,10 +97,6 @@ export class ReferenceExecutor extends ProcessExecutor {
     return p.cpu;
   }
 
-  protected rq_has_runnable(rq: CpuExec): boolean {
-    return this.q(rq).some((t) => t !== rq.curr);
-  }
-
   /** Tasks queued on `cpu`, curr included, best first. */
   queued(cpu: number): readonly TaskStruct[] {
     return this.queues[cpu]!;
