@@ -1,3 +1,4 @@
 import { ksim } from "@ksim/eslint-config";
 
-export default ksim({ dir: import.meta.dirname, allow: ["@ksim/core"] });
+// The package may name itself: examples/ import "@ksim/kthread" as a user would.
+export default ksim({ dir: import.meta.dirname, allow: ["@ksim/core", "@ksim/kthread"] });

@@ -1,6 +1,8 @@
 // Shared flat config. Every package calls it with its own directory and the
 // workspace packages it may import, so the design card's dependency rule
 // ("a subsystem depends on @ksim/core only") is checked by lint, not hoped for.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -19,7 +21,8 @@ const WORKSPACE = [
  *   allow: workspace packages this package may import (besides itself)
  */
 export function ksim({ dir, allow = [] }) {
-  const forbidden = WORKSPACE.filter((p) => !allow.includes(p));
+  const self = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).name;
+  const forbidden = WORKSPACE.filter((p) => p !== self && !allow.includes(p));
   return tseslint.config(
     { ignores: ["dist/**", "coverage/**", "*.config.*", "docs/**"] },
     js.configs.recommended,
@@ -47,7 +50,7 @@ export function ksim({ dir, allow = [] }) {
         "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
         "@typescript-eslint/consistent-type-imports": "error",
         "@typescript-eslint/no-floating-promises": "error",
-        "@typescript-eslint/switch-exhaustiveness-check": "error",
+        "@typescript-eslint/switch-exhaustiveness-check": ["error", { considerDefaultExhaustiveForUnions: true }],
         "require-yield": "off",
       },
     },

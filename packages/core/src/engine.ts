@@ -57,7 +57,12 @@ export class Engine {
     for (;;) {
       if (this.stop_reason !== null) return "stopped";
       const ev = q.peek();
-      if (ev === undefined) return "drained";
+      if (ev === undefined) {
+        // Nothing left to happen: time still passes up to a finite limit.
+        if (until >= Number.MAX_SAFE_INTEGER) return "drained";
+        this.now = Math.max(this.now, until);
+        return "until";
+      }
       if (ev.time > until) {
         this.now = until;
         return "until";

@@ -41,6 +41,8 @@ export interface Waker {
 export interface SchedEntity {
   vruntime: number;
   sum_exec_runtime: number;
+  /** sum_exec_runtime when the task last became current (check_preempt_tick). */
+  prev_sum_exec_runtime: number;
   /** load.weight from the nice level (prio_to_weight). */
   weight: number;
 }
@@ -91,7 +93,12 @@ export class TaskStruct {
   /** khungtaskd's memory of the switch count (hung_task.c). */
   last_switch_count = 0;
 
-  readonly se: SchedEntity = { vruntime: 0, sum_exec_runtime: 0, weight: 1024 };
+  readonly se: SchedEntity = {
+    vruntime: 0,
+    sum_exec_runtime: 0,
+    prev_sum_exec_runtime: 0,
+    weight: 1024,
+  };
   readonly rt: SchedRtEntity = { time_slice: 0 };
 
   /** What the task is blocked on, and in which kernel function (wchan). */

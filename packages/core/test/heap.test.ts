@@ -12,7 +12,7 @@ describe("EventQueue", () => {
     e.schedule(mk("b@10"), 10);
     e.schedule(mk("d@10"), 10);
     e.schedule(mk("e@5"), 5);
-    expect(e.run(100)).toBe("drained");
+    expect(e.run(Number.MAX_SAFE_INTEGER)).toBe("drained");
     expect(fired).toEqual(["e@5", "a@10", "b@10", "d@10", "c@20"]);
     expect(e.events).toBe(5);
   });
@@ -69,9 +69,11 @@ describe("EventQueue", () => {
     e.schedule(new SimEvent("late", () => {}), 500);
     expect(e.run(100)).toBe("until");
     expect(e.now).toBe(100);
-    e.run(1000);
+    e.run(Number.MAX_SAFE_INTEGER);
     expect(e.now).toBe(500);
-    expect(e.run(600)).toBe("drained");
+    // With nothing queued, time still passes to a finite limit.
+    expect(e.run(600)).toBe("until");
+    expect(e.now).toBe(600);
     const ev = new SimEvent("past", () => {});
     expect(() => e.schedule(ev, 10)).toThrow(/in the past/);
   });
