@@ -1,0 +1,78 @@
+import { rt_policy, type WaitEdge, type WaitNode } from "@ksim/core";
+import { RUNTIME_INF } from "./rq.js";
+import type { Scheduler } from "./sched.js";
+
+const ms = (ns: number): string => `${(ns / 1e6).toFixed(3).replace(/\.?0+$/, "")} ms`;
+
+function describe_policy(s: Scheduler, cpu: number): string {
+  const p = s.cpu_curr(cpu);
+  return rt_policy(p.policy) ? `${p.policy} ${p.rt_priority}` : p.policy;
+}
+
+/**
+ * The scheduler's side of the wait-for graph: a runnable task that does not
+ * run waits for its CPU; a CPU holding queued RT tasks while throttled waits
+ * for its rt_rq; a throttled rt_rq waits for sched_rt_period_timer; a task
+ * queued on a dead CPU waits for migration_call(CPU_DEAD).
+ */
+export function sched_explainer(s: Scheduler): (n: WaitNode) => WaitEdge | null {
+  return (n) => {
+    switch (n.kind) {
+      case "task": {
+        const p = n.task;
+        if (p.state !== "R" || p.on_cpu || !p.on_rq) return null;
+        const kind = rt_policy(p.policy) ? `${p.policy} ${p.rt_priority}` : `${p.policy}`;
+        return {
+          from: n,
+          to: { kind: "cpu", cpu: p.cpu },
+          because: `${p.comm}/${p.pid} (${kind}) is runnable on CPU ${p.cpu} but does not run`,
+        };
+      }
+      case "cpu": {
+        const cpu = n.cpu;
+        if (!s.k.hotplug.cpu_online(cpu)) {
+          return {
+            from: n,
+            to: { kind: "notifier", name: "migration_call", event: "CPU_DEAD" },
+            because: `CPU ${cpu} is offline; tasks left on its runqueue move only when migration_call(CPU_DEAD) migrates them`,
+          };
+        }
+        const rt = s.rt_rqs[cpu]!;
+        if (rt.rt_throttled && rt.rt_nr_running > 0) {
+          return {
+            from: n,
+            to: { kind: "rt_rq", cpu },
+            because: `CPU ${cpu} runs no RT task while rt_rq ${cpu} is throttled`,
+          };
+        }
+        const curr = s.cpu_curr(cpu);
+        if (curr.pid === 0) return null;
+        return {
+          from: n,
+          to: { kind: "task", task: curr },
+          because: `CPU ${cpu} is running ${curr.comm}/${curr.pid} (${describe_policy(s, cpu)})`,
+        };
+      }
+      case "rt_rq": {
+        const view = s.rt_rq(n.cpu);
+        if (!view.rt_throttled) return null;
+        const t = s.rt_period_timer;
+        const budget = view.rt_runtime === RUNTIME_INF ? "no limit" : ms(view.rt_runtime);
+        if (!s.k.hrtimer.hrtimer_active(t)) {
+          return {
+            from: n,
+            to: { kind: "other", name: "nothing (sched_rt_period_timer is not armed)" },
+            because: `rt_rq ${n.cpu} is throttled and no period timer is armed to replenish it`,
+          };
+        }
+        return {
+          from: n,
+          to: { kind: "hrtimer", timer: t },
+          because: `rt_rq ${n.cpu} is throttled (rt_time ${ms(view.rt_time)} > rt_runtime ${budget}); only sched_rt_period_timer replenishes it`,
+        };
+      }
+      default:
+        return null;
+    }
+  };
+}

@@ -1,0 +1,175 @@
+import {
+  BUG_ON,
+  CPU_DEAD,
+  CPU_DEAD_FROZEN,
+  CPU_DOWN_FAILED,
+  CPU_DOWN_FAILED_FROZEN,
+  CPU_DOWN_PREPARE,
+  CPU_DOWN_PREPARE_FROZEN,
+  CPU_DYING,
+  CPU_DYING_FROZEN,
+  CPU_ONLINE,
+  CPU_ONLINE_FROZEN,
+  CPU_POST_DEAD,
+  CPU_UP_CANCELED,
+  CPU_UP_CANCELED_FROZEN,
+  CPU_UP_PREPARE,
+  CPU_UP_PREPARE_FROZEN,
+  current,
+  get_task_struct,
+  NOTIFY_BAD,
+  NOTIFY_DONE,
+  NOTIFY_OK,
+  put_task_struct,
+  SCHEDULE,
+  type KernelCall,
+  type NotifierBlock,
+  type TaskStruct,
+} from "@ksim/core";
+import type { Scheduler } from "./sched.js";
+
+/** MAX_RT_PRIO-1 as an rt_priority: the migration threads' SCHED_FIFO 99. */
+const MIGRATION_RT_PRIORITY = 99;
+
+/**
+ * migration_thread() of 2.6.34: sleeps until woken with work; exits when
+ * asked to stop or when its CPU is offline. ksim moves tasks between CPUs
+ * directly, so its migration_queue stays empty (README, Model fidelity).
+ */
+function* migration_thread(s: Scheduler, cpu: number): KernelCall<number> {
+  const k = s.k;
+  BUG_ON(s.migration_thread[cpu] !== current(), `migration/${cpu} is not rq->migration_thread`);
+  current().state = "S";
+  while (!k.kthread.kthread_should_stop()) {
+    if (!k.hotplug.cpu_online(cpu)) break;
+    // The queue is empty: sleep until woken.
+    current().wchan = "migration_thread";
+    yield SCHEDULE;
+    current().state = "S";
+  }
+  current().state = "R";
+  return 0;
+}
+
+/** kthread_stop() + put_task_struct() of the dead CPU's migration thread. */
+function* stop_migration_thread(s: Scheduler, cpu: number): KernelCall {
+  const p = s.migration_thread[cpu];
+  if (!p) return;
+  yield* s.k.kthread.kthread_stop(p);
+  put_task_struct(p);
+  s.migration_thread[cpu] = null;
+}
+
+/**
+ * migration_call(): the scheduler's CPU notifier (priority 10 in 2.6.34,
+ * "so that task migration happens before everything else").
+ */
+export function migration_notifier(s: Scheduler): NotifierBlock {
+  return {
+    name: "migration_call",
+    priority: s.params.migration_call_priority,
+    *notifier_call(_nb, action, cpu): KernelCall<number> {
+      const k = s.k;
+      switch (action) {
+        case CPU_UP_PREPARE:
+        case CPU_UP_PREPARE_FROZEN: {
+          const p: TaskStruct = yield* k.kthread.kthread_create(
+            (c: number) => migration_thread(s, c),
+            cpu,
+            "migration/%d",
+            cpu,
+          );
+          k.kthread.kthread_bind(p, cpu);
+          // "Must be high prio: stop_machine expects to yield to it."
+          s.sched_setscheduler(p, "FIFO", MIGRATION_RT_PRIORITY);
+          get_task_struct(p);
+          s.migration_thread[cpu] = p;
+          return NOTIFY_OK;
+        }
+        case CPU_ONLINE:
+        case CPU_ONLINE_FROZEN: {
+          // "Strictly unnecessary, as first user will wake it."
+          const p = s.migration_thread[cpu];
+          if (p) s.wake_up_process(p);
+          s.set_rq_online(cpu);
+          return NOTIFY_OK;
+        }
+        case CPU_UP_CANCELED:
+        case CPU_UP_CANCELED_FROZEN: {
+          const p = s.migration_thread[cpu];
+          if (!p) return NOTIFY_OK;
+          // Unbind it from the offline CPU so it can run, then stop it.
+          k.kthread.kthread_bind(p, k.hotplug.cpu_online_mask.first());
+          yield* stop_migration_thread(s, cpu);
+          return NOTIFY_OK;
+        }
+        case CPU_DYING:
+        case CPU_DYING_FROZEN:
+          // Update our root-domain: rq_offline_rt() -> __disable_runtime().
+          s.set_rq_offline(cpu);
+          return NOTIFY_OK;
+        case CPU_DEAD:
+        case CPU_DEAD_FROZEN:
+          // cpuset_lock() is not modelled: nothing else here takes it.
+          s.migrate_live_tasks(cpu);
+          if (s.params.migration_thread_stop === "CPU_DEAD") {
+            // 2.6.34 as released: the thread was just moved here by
+            // migrate_live_tasks(); it must run on this CPU to exit.
+            yield* stop_migration_thread(s, cpu);
+          }
+          BUG_ON(s.rq_nr_running(cpu) !== 0, `CPU ${cpu} is dead but its runqueue still has tasks`);
+          return NOTIFY_OK;
+        case CPU_POST_DEAD:
+          // The fix: by now hrtimer_cpu_notify(CPU_DEAD) has migrated the timers.
+          if (s.params.migration_thread_stop === "CPU_POST_DEAD") yield* stop_migration_thread(s, cpu);
+          return NOTIFY_OK;
+        default:
+          return NOTIFY_DONE;
+      }
+    },
+  };
+}
+
+/**
+ * update_runtime(): sched_init_smp's notifier (priority 0): a CPU going down
+ * stops lending RT runtime; one coming up (or staying) gets its own back.
+ */
+export function update_runtime_notifier(s: Scheduler): NotifierBlock {
+  return {
+    name: "update_runtime",
+    priority: s.params.update_runtime_priority,
+    *notifier_call(_nb, action, cpu): KernelCall<number> {
+      switch (action) {
+        case CPU_DOWN_PREPARE:
+        case CPU_DOWN_PREPARE_FROZEN:
+          s.__disable_runtime(cpu);
+          return NOTIFY_OK;
+        case CPU_DOWN_FAILED:
+        case CPU_DOWN_FAILED_FROZEN:
+        case CPU_ONLINE:
+        case CPU_ONLINE_FROZEN:
+          s.__enable_runtime(cpu);
+          return NOTIFY_OK;
+        default:
+          return NOTIFY_DONE;
+      }
+    },
+  };
+}
+
+/**
+ * migration_init() (an early_initcall): run migration_call by hand for the
+ * boot CPU, then register it. Call from the boot task's process context.
+ */
+export function* migration_init(s: Scheduler, boot_cpu: number): KernelCall {
+  const nb = migration_notifier(s);
+  const err = yield* nb.notifier_call(nb, CPU_UP_PREPARE, boot_cpu);
+  BUG_ON(err === NOTIFY_BAD, "migration_init: CPU_UP_PREPARE failed for the boot CPU");
+  yield* nb.notifier_call(nb, CPU_ONLINE, boot_cpu);
+  s.k.hotplug.register_cpu_notifier(nb);
+}
+
+/** sched_init_smp(): hotcpu_notifier(update_runtime, 0). */
+export function sched_init_smp(s: Scheduler): void {
+  s.k.hotplug.register_cpu_notifier(update_runtime_notifier(s));
+}

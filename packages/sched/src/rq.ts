@@ -1,0 +1,106 @@
+import type { TaskStruct } from "@ksim/core";
+
+/** RUNTIME_INF: an rt_rq with no bandwidth limit. */
+export const RUNTIME_INF = Number.POSITIVE_INFINITY;
+
+/** Number of RT priority levels (MAX_RT_PRIO). */
+const RT_LEVELS = 100;
+
+/**
+ * struct rt_rq of a CPU (no RT group scheduling: one root rt_rq per CPU).
+ * `queue[prio]` lists the runnable RT tasks of that priority, FIFO order;
+ * `bitmap` marks the non-empty levels so the pick is one clz32 per word.
+ */
+export class RtRq {
+  readonly queue: TaskStruct[][] = Array.from({ length: RT_LEVELS }, () => []);
+  private readonly bitmap = new Uint32Array(4);
+  rt_nr_running = 0;
+  /** ns of RT execution charged in the current period. */
+  rt_time = 0;
+  /** ns this rt_rq may run per period (borrowing changes it); RUNTIME_INF when disabled. */
+  rt_runtime: number;
+  rt_throttled = false;
+
+  constructor(rt_runtime: number) {
+    this.rt_runtime = rt_runtime;
+  }
+
+  enqueue(p: TaskStruct, head = false): void {
+    const q = this.queue[p.prio]!;
+    if (head) q.unshift(p);
+    else q.push(p);
+    this.bitmap[p.prio >>> 5]! |= 1 << (p.prio & 31);
+    this.rt_nr_running++;
+  }
+
+  dequeue(p: TaskStruct): void {
+    const q = this.queue[p.prio]!;
+    const i = q.indexOf(p);
+    if (i < 0) return;
+    q.splice(i, 1);
+    if (q.length === 0) this.bitmap[p.prio >>> 5]! &= ~(1 << (p.prio & 31));
+    this.rt_nr_running--;
+  }
+
+  /** requeue_task_rt(): to the tail of its priority list. */
+  requeue(p: TaskStruct): void {
+    const q = this.queue[p.prio]!;
+    const i = q.indexOf(p);
+    if (i < 0 || q.length === 1) return;
+    q.splice(i, 1);
+    q.push(p);
+  }
+
+  /** The first task of the highest non-empty priority, or null. */
+  first(): TaskStruct | null {
+    for (let w = 0; w < 4; w++) {
+      const bits = this.bitmap[w]!;
+      if (bits !== 0) {
+        const prio = w * 32 + (31 - Math.clz32(bits & -bits));
+        return this.queue[prio]![0] ?? null;
+      }
+    }
+    return null;
+  }
+}
+
+/**
+ * struct cfs_rq, as far as sharing a CPU fairly needs: the runnable tasks
+ * (the current one included) and min_vruntime.
+ */
+export class CfsRq {
+  readonly tasks: TaskStruct[] = [];
+  min_vruntime = 0;
+  load_weight = 0;
+
+  enqueue(p: TaskStruct): void {
+    this.tasks.push(p);
+    this.load_weight += p.se.weight;
+  }
+
+  dequeue(p: TaskStruct): void {
+    const i = this.tasks.indexOf(p);
+    if (i < 0) return;
+    this.tasks.splice(i, 1);
+    this.load_weight -= p.se.weight;
+  }
+
+  get nr_running(): number {
+    return this.tasks.length;
+  }
+
+  /** pick_next_entity(): the smallest vruntime; the earliest queued among equals. */
+  leftmost(): TaskStruct | null {
+    let best: TaskStruct | null = null;
+    for (const t of this.tasks) if (best === null || t.se.vruntime < best.se.vruntime) best = t;
+    return best;
+  }
+
+  update_min_vruntime(curr: TaskStruct | null): void {
+    let v = Number.POSITIVE_INFINITY;
+    if (curr) v = curr.se.vruntime;
+    const left = this.leftmost();
+    if (left) v = Math.min(v, left.se.vruntime);
+    if (v !== Number.POSITIVE_INFINITY && v > this.min_vruntime) this.min_vruntime = v;
+  }
+}

@@ -1,0 +1,589 @@
+import {
+  BUG,
+  BUG_ON,
+  CpuMask,
+  ctx,
+  HRTIMER_NORESTART,
+  HRTIMER_RESTART,
+  HrTimer,
+  NSEC_PER_MSEC,
+  NSEC_PER_USEC,
+  ProcessExecutor,
+  rt_policy,
+  type CpuExec,
+  type HrtimerRestart,
+  type Kernel,
+  type TaskStruct,
+} from "@ksim/core";
+import { sched_explainer } from "./explain.js";
+import { CfsRq, RtRq, RUNTIME_INF } from "./rq.js";
+import { nice_to_weight } from "./weights.js";
+
+export type MigrationThreadStop = "CPU_DEAD" | "CPU_POST_DEAD";
+
+export interface SchedParams {
+  nr_cpus: number;
+  /** -1 disables RT throttling (default 950000). */
+  sched_rt_runtime_us?: number;
+  /** Default 1000000. */
+  sched_rt_period_us?: number;
+  /** rt_rqs borrow runtime from each other (always so in 2.6.34). */
+  rt_runtime_share?: boolean;
+  /** Where migration_call stops the dead CPU's migration thread (CPU_DEAD as released). */
+  migration_thread_stop?: MigrationThreadStop;
+  /** Registration priority of migration_call on the CPU chain (default 10). */
+  migration_call_priority?: number;
+  /** Registration priority of update_runtime (default 0). */
+  update_runtime_priority?: number;
+}
+
+/** DEF_TIMESLICE of SCHED_RR: 100 ms. */
+export const RR_TIMESLICE = 100 * NSEC_PER_MSEC;
+
+/** A snapshot of one CPU's rt_rq, for reports and tests. */
+export interface RtRqView {
+  rt_time: number;
+  rt_runtime: number;
+  rt_throttled: boolean;
+  rt_nr_running: number;
+}
+
+/**
+ * kernel/sched.c, sched_rt.c and (as far as sharing a CPU needs)
+ * sched_fair.c of 2.6.34, on top of core's process-context executor.
+ */
+export class Scheduler extends ProcessExecutor {
+  readonly params: Required<SchedParams>;
+  readonly tick_ns: number;
+  /** def_rt_bandwidth */
+  readonly rt_period: number;
+  readonly rt_runtime: number;
+  readonly rt_period_timer = new HrTimer("sched_rt_period_timer");
+  readonly rt_rqs: RtRq[] = [];
+  readonly cfs_rqs: CfsRq[] = [];
+  /** rq->online: set_rq_online / set_rq_offline. */
+  readonly rq_online: boolean[] = [];
+  /** rq->migration_thread */
+  readonly migration_thread: (TaskStruct | null)[] = [];
+
+  // CFS tunables of 2.6.34, scaled by 1 + ilog2(ncpus) as sched_init_granularity does.
+  readonly sched_latency: number;
+  readonly sched_min_granularity: number;
+  readonly sched_wakeup_granularity: number;
+  private readonly sched_nr_latency = 5;
+
+  /** Set while reading another CPU's accounting: charge time, no throttle decisions. */
+  private remote = false;
+
+  constructor(
+    readonly k: Kernel,
+    params: SchedParams,
+  ) {
+    super(k.engine, k.trace, params.nr_cpus);
+    this.params = {
+      nr_cpus: params.nr_cpus,
+      sched_rt_runtime_us: params.sched_rt_runtime_us ?? 950_000,
+      sched_rt_period_us: params.sched_rt_period_us ?? 1_000_000,
+      rt_runtime_share: params.rt_runtime_share ?? true,
+      migration_thread_stop: params.migration_thread_stop ?? "CPU_DEAD",
+      migration_call_priority: params.migration_call_priority ?? 10,
+      update_runtime_priority: params.update_runtime_priority ?? 0,
+    };
+    const p = this.params;
+    if (p.sched_rt_runtime_us !== -1 && !(p.sched_rt_runtime_us >= 0 && p.sched_rt_runtime_us <= p.sched_rt_period_us)) {
+      BUG(`sched_rt_runtime_us ${p.sched_rt_runtime_us} must be -1 or within 0..sched_rt_period_us`);
+    }
+    this.tick_ns = Math.round(1e9 / k.config.hz);
+    this.rt_period = p.sched_rt_period_us * NSEC_PER_USEC;
+    this.rt_runtime = p.sched_rt_runtime_us < 0 ? RUNTIME_INF : p.sched_rt_runtime_us * NSEC_PER_USEC;
+    for (let cpu = 0; cpu < p.nr_cpus; cpu++) {
+      this.rt_rqs.push(new RtRq(this.rt_runtime));
+      this.cfs_rqs.push(new CfsRq());
+      this.rq_online.push(false);
+      this.migration_thread.push(null);
+    }
+    const factor = 1 + Math.floor(Math.log2(Math.min(p.nr_cpus, 8)));
+    this.sched_latency = 5 * NSEC_PER_MSEC * factor;
+    this.sched_min_granularity = 1 * NSEC_PER_MSEC * factor;
+    this.sched_wakeup_granularity = 1 * NSEC_PER_MSEC * factor;
+  }
+
+  /** rt_bandwidth_enabled(): sysctl_sched_rt_runtime >= 0. */
+  get rt_bandwidth_enabled(): boolean {
+    return this.params.sched_rt_runtime_us >= 0;
+  }
+
+  /** sched_init(): the period timer, and this subsystem's wait-for explanations. */
+  init(): void {
+    this.sched_init();
+    this.k.waitfor.add_explainer(sched_explainer(this));
+  }
+
+  /** init_rt_bandwidth(): the period timer's callback. Call once the hrtimer service exists. */
+  sched_init(): void {
+    const t = this.rt_period_timer;
+    this.k.hrtimer.hrtimer_init(t, "CLOCK_MONOTONIC", "REL");
+    t.function = (timer) => this.sched_rt_period_timer(timer);
+  }
+
+  rt_rq(cpu: number): RtRqView {
+    const r = this.rt_rqs[cpu]!;
+    this.sync_remote(cpu);
+    return { rt_time: r.rt_time, rt_runtime: r.rt_runtime, rt_throttled: r.rt_throttled, rt_nr_running: r.rt_nr_running };
+  }
+
+  // ---- policy hooks --------------------------------------------------------
+
+  protected cpu_online(cpu: number): boolean {
+    return this.k.hotplug.cpu_online(cpu);
+  }
+
+  protected override task_created(p: TaskStruct): void {
+    p.se.weight = nice_to_weight(p.static_prio - 120);
+    if (rt_policy(p.policy)) p.rt.time_slice = RR_TIMESLICE;
+  }
+
+  protected override policy_changed(p: TaskStruct): void {
+    this.task_created(p);
+  }
+
+  protected enqueue_task(rq: CpuExec, p: TaskStruct, wakeup: boolean): void {
+    if (rt_policy(p.policy)) {
+      this.rt_rqs[rq.cpu]!.enqueue(p);
+      // inc_rt_tasks() -> inc_rt_group() -> start_rt_bandwidth(&def_rt_bandwidth)
+      this.start_rt_bandwidth();
+    } else {
+      const cfs = this.cfs_rqs[rq.cpu]!;
+      // place_entity(): a sleeper gets at most half a latency of credit.
+      if (wakeup) p.se.vruntime = Math.max(p.se.vruntime, cfs.min_vruntime - this.sched_latency / 2);
+      else p.se.vruntime = Math.max(p.se.vruntime, cfs.min_vruntime);
+      cfs.enqueue(p);
+    }
+  }
+
+  protected dequeue_task(rq: CpuExec, p: TaskStruct): void {
+    if (rt_policy(p.policy)) this.rt_rqs[rq.cpu]!.dequeue(p);
+    else this.cfs_rqs[rq.cpu]!.dequeue(p);
+  }
+
+  protected pick_next_task(rq: CpuExec): TaskStruct | null {
+    if (!this.k.hotplug.cpu_online(rq.cpu)) return null;
+    const rt = this.rt_rqs[rq.cpu]!;
+    // pick_next_task_rt(): nothing from a throttled rt_rq.
+    if (rt.rt_nr_running > 0 && !rt.rt_throttled) return rt.first();
+    return this.cfs_rqs[rq.cpu]!.leftmost();
+  }
+
+  protected put_prev_task(rq: CpuExec, p: TaskStruct): void {
+    if (!rt_policy(p.policy)) this.cfs_rqs[rq.cpu]!.update_min_vruntime(p);
+  }
+
+  protected yield_task(rq: CpuExec, p: TaskStruct): void {
+    // yield_task_rt(): to the tail of its level. yield_task_fair() without
+    // sched_compat_yield only reschedules.
+    if (rt_policy(p.policy)) this.rt_rqs[rq.cpu]!.requeue(p);
+  }
+
+  protected check_preempt_curr(rq: CpuExec, p: TaskStruct): void {
+    const curr = rq.curr;
+    if (curr === rq.idle) return this.resched_curr(rq);
+    const p_rt = rt_policy(p.policy);
+    const curr_rt = rt_policy(curr.policy);
+    if (p_rt && !curr_rt) return this.resched_curr(rq);
+    if (p_rt && curr_rt) {
+      if (p.prio < curr.prio) this.resched_curr(rq);
+      return;
+    }
+    if (!p_rt && !curr_rt) {
+      // check_preempt_wakeup(): preempt when curr is ahead by more than the granularity.
+      this.update_curr(rq);
+      const gran = (this.sched_wakeup_granularity * 1024) / p.se.weight;
+      if (curr.se.vruntime - p.se.vruntime > gran) this.resched_curr(rq);
+    }
+  }
+
+  /**
+   * select_task_rq(): 2.6.34 balances on wake-up through sched domains; ksim
+   * keeps the task where it was when that CPU is allowed and online (and, for
+   * RT, can run it now), else picks the least busy allowed online CPU, else
+   * select_fallback_rq().
+   */
+  protected select_task_rq(p: TaskStruct, _this_cpu: number): number {
+    const hp = this.k.hotplug;
+    const allowed = p.cpus_allowed;
+    const prev = p.cpu;
+    const prev_ok = allowed.test_cpu(prev) && hp.cpu_active(prev);
+    if (rt_policy(p.policy)) {
+      // select_task_rq_rt(): move only if the previous CPU runs a better RT task.
+      if (prev_ok) {
+        const curr = this.rqs[prev]!.curr;
+        if (!rt_policy(curr.policy) || p.prio < curr.prio || curr === p) return prev;
+      }
+      let best = -1;
+      let best_prio = -1;
+      for (let c = allowed.first(); c >= 0; c = allowed.next(c + 1)) {
+        if (!hp.cpu_active(c)) continue;
+        const curr = this.rqs[c]!.curr;
+        const prio = rt_policy(curr.policy) ? curr.prio : 200 - this.rt_rqs[c]!.rt_nr_running;
+        if (prio > best_prio) {
+          best_prio = prio;
+          best = c;
+        }
+      }
+      if (best >= 0) return best;
+      return prev_ok ? prev : this.select_fallback_rq(prev, p);
+    }
+    if (prev_ok && this.nr_running(prev) === 0) return prev;
+    let best = -1;
+    let best_load = Number.POSITIVE_INFINITY;
+    for (let c = allowed.first(); c >= 0; c = allowed.next(c + 1)) {
+      if (!hp.cpu_active(c)) continue;
+      const load = this.nr_running(c) * 2 + (c === prev ? 0 : 1);
+      if (load < best_load) {
+        best_load = load;
+        best = c;
+      }
+    }
+    return best >= 0 ? best : this.select_fallback_rq(prev, p);
+  }
+
+  private nr_running(cpu: number): number {
+    return this.rt_rqs[cpu]!.rt_nr_running + this.cfs_rqs[cpu]!.nr_running;
+  }
+
+  /**
+   * select_fallback_rq(): an allowed active CPU, else widen the affinity to
+   * every CPU (cpuset_cpus_allowed_locked without cpusets) and take the
+   * first active one.
+   */
+  select_fallback_rq(_cpu: number, p: TaskStruct): number {
+    const active = this.k.hotplug.cpu_active_mask;
+    const dest = p.cpus_allowed.first_and(active);
+    if (dest >= 0) return dest;
+    p.cpus_allowed = CpuMask.first_n(this.nr_cpu_ids);
+    const any = p.cpus_allowed.first_and(active);
+    if (any < 0) BUG(`select_fallback_rq(${p.name}): no active CPU`);
+    return any;
+  }
+
+  protected override update_curr_class(rq: CpuExec, p: TaskStruct, delta: number): void {
+    if (rt_policy(p.policy)) {
+      if (p.policy === "RR") p.rt.time_slice -= delta;
+      // update_curr_rt()
+      if (!this.rt_bandwidth_enabled) return;
+      const rt_rq = this.rt_rqs[rq.cpu]!;
+      if (rt_rq.rt_runtime === RUNTIME_INF) return;
+      rt_rq.rt_time += delta;
+      if (!this.remote && this.sched_rt_runtime_exceeded(rq.cpu)) this.resched_curr(rq);
+    } else {
+      p.se.vruntime += (delta * 1024) / p.se.weight;
+      this.cfs_rqs[rq.cpu]!.update_min_vruntime(p);
+    }
+  }
+
+  /** Charge another CPU's running task up to now, without deciding anything for it. */
+  private sync_remote(cpu: number): void {
+    const rq = this.rqs[cpu]!;
+    if (rq.stepping) return;
+    this.remote = true;
+    try {
+      this.update_curr(rq);
+    } finally {
+      this.remote = false;
+    }
+  }
+
+  protected override set_curr_task(rq: CpuExec, p: TaskStruct): void {
+    p.se.prev_sum_exec_runtime = p.se.sum_exec_runtime;
+    this.hrtick_start(rq);
+  }
+
+  /** task_tick(): the tick that matters came (budget, RR slice, CFS slice). */
+  protected override task_tick(rq: CpuExec): void {
+    const p = rq.curr;
+    if (p === rq.idle) return;
+    if (p.policy === "RR" && p.rt.time_slice <= 0) {
+      // task_tick_rt(): a new slice; rotate among equals.
+      p.rt.time_slice = RR_TIMESLICE;
+      const q = this.rt_rqs[rq.cpu]!.queue[p.prio]!;
+      if (q.length > 1) {
+        this.rt_rqs[rq.cpu]!.requeue(p);
+        this.resched_curr(rq);
+      }
+    } else if (!rt_policy(p.policy)) {
+      // check_preempt_tick()
+      const cfs = this.cfs_rqs[rq.cpu]!;
+      if (cfs.nr_running > 1 && p.se.sum_exec_runtime - p.se.prev_sum_exec_runtime > this.sched_slice(cfs, p)) {
+        this.resched_curr(rq);
+      }
+    }
+    if (!rq.need_resched) this.hrtick_start(rq);
+  }
+
+  /** sched_slice(): this task's share of the latency period. */
+  private sched_slice(cfs: CfsRq, p: TaskStruct): number {
+    const nr = cfs.nr_running;
+    const period = nr > this.sched_nr_latency ? nr * this.sched_min_granularity : this.sched_latency;
+    return (period * p.se.weight) / Math.max(cfs.load_weight, p.se.weight);
+  }
+
+  /** The first tick boundary strictly after `t`. */
+  private tick_after(t: number): number {
+    return (Math.floor(t / this.tick_ns) + 1) * this.tick_ns;
+  }
+
+  /**
+   * Arms the next tick at which the kernel would act for curr: the RT budget
+   * running out, the end of an RR slice, the end of a CFS slice. No other
+   * tick is simulated.
+   */
+  private hrtick_start(rq: CpuExec): void {
+    const p = rq.curr;
+    const now = this.engine.now;
+    let at = Number.POSITIVE_INFINITY;
+    if (p !== rq.idle) {
+      if (rt_policy(p.policy)) {
+        const rt_rq = this.rt_rqs[rq.cpu]!;
+        if (this.rt_bandwidth_enabled && rt_rq.rt_runtime !== RUNTIME_INF && rt_rq.rt_runtime < this.rt_period) {
+          at = this.tick_after(now + Math.max(0, rt_rq.rt_runtime - rt_rq.rt_time));
+        }
+        if (p.policy === "RR") {
+          const slice_end = now + Math.max(0, p.rt.time_slice);
+          at = Math.min(at, Math.ceil(slice_end / this.tick_ns) * this.tick_ns);
+        }
+      } else {
+        const cfs = this.cfs_rqs[rq.cpu]!;
+        if (cfs.nr_running > 1) {
+          const ran = p.se.sum_exec_runtime - p.se.prev_sum_exec_runtime;
+          at = this.tick_after(now + Math.max(0, this.sched_slice(cfs, p) - ran));
+        }
+      }
+    }
+    if (at === Number.POSITIVE_INFINITY) {
+      if (rq.hrtick_ev.queued) this.engine.cancel(rq.hrtick_ev);
+    } else if (!rq.hrtick_ev.queued || rq.hrtick_ev.time !== at) {
+      this.engine.schedule(rq.hrtick_ev, at);
+    }
+  }
+
+  // ---- RT bandwidth (sched_rt.c) -------------------------------------------
+
+  /** start_rt_bandwidth(): arm the period timer on this CPU if it is not active. */
+  private start_rt_bandwidth(): void {
+    if (!this.rt_bandwidth_enabled || this.rt_runtime === RUNTIME_INF) return;
+    const hr = this.k.hrtimer;
+    const t = this.rt_period_timer;
+    if (hr.hrtimer_active(t)) return;
+    const now = hr.hrtimer_cb_get_time(t);
+    hr.hrtimer_forward(t, now, this.rt_period);
+    hr.hrtimer_start(t, t.expires, "ABS_PINNED");
+  }
+
+  /** sched_rt_period_timer(): replenish until the timer is current. */
+  private sched_rt_period_timer(timer: HrTimer): HrtimerRestart {
+    const hr = this.k.hrtimer;
+    let idle = false;
+    for (;;) {
+      const now = hr.hrtimer_cb_get_time(timer);
+      const overrun = hr.hrtimer_forward(timer, now, this.rt_period);
+      if (!overrun) break;
+      idle = this.do_sched_rt_period_timer(overrun);
+    }
+    return idle ? HRTIMER_NORESTART : HRTIMER_RESTART;
+  }
+
+  /**
+   * do_sched_rt_period_timer(): for each CPU of the span (online CPUs),
+   * subtract overrun periods of runtime and unthrottle; idle only when no
+   * rt_rq has time charged or RT tasks queued.
+   */
+  private do_sched_rt_period_timer(overrun: number): boolean {
+    if (!this.rt_bandwidth_enabled || this.rt_runtime === RUNTIME_INF) return true;
+    let idle = true;
+    const online = this.k.hotplug.cpu_online_mask;
+    for (let i = online.first(); i >= 0; i = online.next(i + 1)) {
+      const rt_rq = this.rt_rqs[i]!;
+      this.sync_remote(i);
+      let enqueue = false;
+      if (rt_rq.rt_time) {
+        if (rt_rq.rt_throttled) this.balance_runtime(i);
+        const runtime = rt_rq.rt_runtime;
+        rt_rq.rt_time -= Math.min(rt_rq.rt_time, overrun * runtime);
+        BUG_ON(rt_rq.rt_time < 0, `rt_rq ${i} has negative rt_time`);
+        if (rt_rq.rt_throttled && rt_rq.rt_time < runtime) {
+          rt_rq.rt_throttled = false;
+          enqueue = true;
+          if (this.trace.enabled) {
+            this.trace.emit("sched_rt_unthrottle", i, { rt_time: rt_rq.rt_time, rt_runtime: runtime });
+          }
+        }
+        if (rt_rq.rt_time || rt_rq.rt_nr_running) idle = false;
+      } else if (rt_rq.rt_nr_running) {
+        idle = false;
+      }
+      const rq = this.rqs[i]!;
+      // sched_rt_rq_enqueue(): the RT class may run again.
+      if (enqueue && rt_rq.rt_nr_running) this.resched_curr(rq);
+      else if (rt_policy(rq.curr.policy)) this.hrtick_start(rq);
+    }
+    return idle;
+  }
+
+  /**
+   * sched_rt_runtime_exceeded(): charge over budget -> borrow -> throttle.
+   * True when the rt_rq is (now) throttled.
+   */
+  private sched_rt_runtime_exceeded(cpu: number): boolean {
+    const rt_rq = this.rt_rqs[cpu]!;
+    if (rt_rq.rt_throttled) return true;
+    if (rt_rq.rt_runtime >= this.rt_period) return false;
+    this.balance_runtime(cpu);
+    const runtime = rt_rq.rt_runtime;
+    if (runtime === RUNTIME_INF) return false;
+    if (rt_rq.rt_time > runtime) {
+      rt_rq.rt_throttled = true;
+      this.stats.rt_throttles++;
+      if (this.trace.enabled) this.trace.emit("sched_rt_throttle", cpu, { rt_time: rt_rq.rt_time, rt_runtime: runtime });
+      return true;
+    }
+    return false;
+  }
+
+  /** balance_runtime(): only when over budget. */
+  private balance_runtime(cpu: number): void {
+    const rt_rq = this.rt_rqs[cpu]!;
+    if (this.params.rt_runtime_share && rt_rq.rt_time > rt_rq.rt_runtime) this.do_balance_runtime(cpu);
+  }
+
+  /**
+   * do_balance_runtime(): borrow 1/weight of each peer's unused runtime,
+   * never past a whole period.
+   */
+  private do_balance_runtime(cpu: number): void {
+    const rt_rq = this.rt_rqs[cpu]!;
+    const span = this.k.hotplug.cpu_online_mask;
+    const weight = span.weight();
+    const period = this.rt_period;
+    for (let i = span.first(); i >= 0; i = span.next(i + 1)) {
+      if (i === cpu) continue;
+      const iter = this.rt_rqs[i]!;
+      if (iter.rt_runtime === RUNTIME_INF) continue;
+      this.sync_remote(i);
+      let diff = iter.rt_runtime - iter.rt_time;
+      if (diff > 0) {
+        diff = Math.floor(diff / weight);
+        if (rt_rq.rt_runtime + diff > period) diff = period - rt_rq.rt_runtime;
+        iter.rt_runtime -= diff;
+        rt_rq.rt_runtime += diff;
+        // The lender's budget shrank: its throttle tick moves earlier.
+        const lender = this.rqs[i]!;
+        if (!lender.stepping && rt_policy(lender.curr.policy)) this.hrtick_start(lender);
+        if (rt_rq.rt_runtime === period) break;
+      }
+    }
+  }
+
+  /**
+   * __disable_runtime(): take back what this rt_rq lent (or give back what
+   * it borrowed) and make it RUNTIME_INF, so an offline CPU lends nothing.
+   */
+  __disable_runtime(cpu: number): void {
+    const rt_rq = this.rt_rqs[cpu]!;
+    const rt_b_runtime = this.rt_runtime;
+    if (rt_rq.rt_runtime !== RUNTIME_INF && rt_rq.rt_runtime !== rt_b_runtime) {
+      let want = rt_b_runtime - rt_rq.rt_runtime;
+      const span = this.k.hotplug.cpu_online_mask.clone().set_cpu(cpu);
+      for (let i = span.first(); i >= 0 && want !== 0; i = span.next(i + 1)) {
+        const iter = this.rt_rqs[i]!;
+        if (i === cpu || iter.rt_runtime === RUNTIME_INF) continue;
+        if (want > 0) {
+          const diff = Math.min(iter.rt_runtime, want);
+          iter.rt_runtime -= diff;
+          want -= diff;
+        } else {
+          iter.rt_runtime -= want;
+          want = 0;
+        }
+        const peer = this.rqs[i]!;
+        if (!peer.stepping && rt_policy(peer.curr.policy)) {
+          this.sync_remote(i);
+          this.hrtick_start(peer);
+        }
+      }
+      BUG_ON(want !== 0, `__disable_runtime(${cpu}): ${want} ns of RT runtime leaked out of the system`);
+    }
+    rt_rq.rt_runtime = RUNTIME_INF;
+  }
+
+  /** __enable_runtime(): a fresh budget, nothing charged, not throttled. */
+  __enable_runtime(cpu: number): void {
+    const rt_rq = this.rt_rqs[cpu]!;
+    rt_rq.rt_runtime = this.rt_runtime;
+    rt_rq.rt_time = 0;
+    rt_rq.rt_throttled = false;
+  }
+
+  /** set_rq_online() / set_rq_offline() (rq_online_rt / rq_offline_rt). */
+  set_rq_online(cpu: number): void {
+    if (this.rq_online[cpu]) return;
+    this.rq_online[cpu] = true;
+    this.__enable_runtime(cpu);
+  }
+
+  set_rq_offline(cpu: number): void {
+    if (!this.rq_online[cpu]) return;
+    this.__disable_runtime(cpu);
+    this.rq_online[cpu] = false;
+  }
+
+  // ---- hotplug helpers used by migration_call --------------------------------
+
+  /**
+   * migrate_live_tasks() + migrate_dead_tasks(): every task whose CPU is the
+   * dead one moves to select_fallback_rq(); queued ones are enqueued there.
+   */
+  migrate_live_tasks(dead_cpu: number): void {
+    for (const p of this.tasks) {
+      if (p.cpu !== dead_cpu || p.state === "X") continue;
+      const dest = this.select_fallback_rq(dead_cpu, p);
+      if (p.on_rq) {
+        BUG_ON(p.on_cpu, `${p.name} still running on dead CPU ${dead_cpu}`);
+        this.move_queued_task(p, dest);
+      } else {
+        this.set_task_cpu(p, dest);
+      }
+    }
+  }
+
+  /** Runnable tasks left on a CPU's runqueues. */
+  rq_nr_running(cpu: number): number {
+    return this.nr_running(cpu);
+  }
+
+  // ---- SLEEP as hrtimer_nanosleep ---------------------------------------------
+
+  protected override start_sleep_timer(p: TaskStruct, ns: number): void {
+    let t = p.sleep_timer;
+    if (t === null) {
+      t = new HrTimer("hrtimer_wakeup");
+      this.k.hrtimer.hrtimer_init(t, "CLOCK_MONOTONIC", "REL");
+      t.function = () => {
+        this.wake_up_process(p);
+        return HRTIMER_NORESTART;
+      };
+      p.sleep_timer = t;
+    }
+    this.k.hrtimer.hrtimer_start(t, ns, "REL");
+  }
+
+  protected override cancel_sleep_timer(p: TaskStruct): void {
+    const t = p.sleep_timer;
+    // A wake-up from the timer itself finds it already dequeued.
+    if (t !== null && this.k.hrtimer.hrtimer_is_queued(t)) this.k.hrtimer.hrtimer_try_to_cancel(t);
+  }
+
+  /** The CPU code runs on now; -1 outside any context. */
+  protected this_cpu(): number {
+    return ctx.cpu;
+  }
+}

@@ -1,0 +1,165 @@
+import {
+  CPU_DEAD,
+  CPU_DOWN_PREPARE,
+  CPU_DYING,
+  CPU_POST_DEAD,
+  CpuMask,
+  ctx,
+  NOTIFY_OK,
+  NSEC_PER_MSEC,
+  RUN,
+  SCHEDULE,
+  smp_processor_id,
+  wait_node_name,
+  type KernelCall,
+  type TaskStruct,
+} from "@ksim/core";
+import { describe, expect, it } from "vitest";
+import { migration_init, sched_init_smp, type MigrationThreadStop } from "../src/index.js";
+import { make_sched_kernel, spawn_on, type SchedTestKernel } from "./fakes.js";
+
+const ms = (n: number) => n * NSEC_PER_MSEC;
+const spinner = function* () {
+  yield RUN(Number.POSITIVE_INFINITY);
+  return 0;
+};
+
+/** Boot CPU 0, then bring up the others, from a boot task on CPU 0. */
+function boot(k: SchedTestKernel): void {
+  const cpus = k.sched.nr_cpu_ids;
+  for (let c = 1; c < cpus; c++) k.hotplug.set_online(c, false);
+  for (let c = 1; c < cpus; c++) k.sched.set_rq_offline(c);
+  spawn_on(k, 0, {
+    comm: "init",
+    cpus_allowed: CpuMask.of([0]),
+    *threadfn() {
+      yield* migration_init(k.sched, 0);
+      for (let c = 1; c < cpus; c++) yield* k.hotplug.cpu_up(c);
+      sched_init_smp(k.sched);
+      return 0;
+    },
+  });
+  k.run(0);
+}
+
+/** _cpu_down()'s notifier sequence, with take_cpu_down run on the dying CPU. */
+function* cpu_down(k: SchedTestKernel, cpu: number): KernelCall<number> {
+  yield* k.hotplug.call_chain(CPU_DOWN_PREPARE, cpu);
+  const saved = ctx.cpu;
+  ctx.cpu = cpu;
+  k.hotplug.set_online(cpu, false);
+  k.hotplug.call_chain_atomic(CPU_DYING, cpu);
+  k.sched.sched_idle_next();
+  ctx.cpu = saved;
+  // while (!idle_cpu(cpu)) yield(); with cpu_relax taking a microsecond.
+  while (!k.sched.idle_cpu(cpu)) {
+    yield SCHEDULE;
+    yield RUN(1000);
+  }
+  yield* k.hotplug.call_chain(CPU_DEAD, cpu);
+  yield* k.hotplug.call_chain(CPU_POST_DEAD, cpu);
+  return 0;
+}
+
+/** A notifier after migration_call that reports migration/1's state at each event. */
+function probe(k: SchedTestKernel, seen: string[], on_dead?: () => void) {
+  k.hotplug.register_cpu_notifier({
+    name: "probe",
+    priority: 0,
+    *notifier_call(_nb, action, cpu) {
+      if (action === CPU_DEAD || action === CPU_POST_DEAD) {
+        const m = [...k.sched.for_each_process()].find((t) => t.comm === `migration/${cpu}`)!;
+        seen.push(`${action === CPU_DEAD ? "CPU_DEAD" : "CPU_POST_DEAD"}: ${m.comm} ${m.state} on cpu ${m.cpu}`);
+        if (action === CPU_DEAD) on_dead?.();
+      }
+      return NOTIFY_OK;
+    },
+  });
+}
+
+describe("migration threads across cpu_up and cpu_down", () => {
+  it("cpu_up creates migration/N bound to N, SCHED_FIFO 99, asleep on N", () => {
+    const k = make_sched_kernel({ cpus: 2 });
+    boot(k);
+    const m1 = k.sched.migration_thread[1]!;
+    expect(m1.comm).toBe("migration/1");
+    expect([m1.policy, m1.rt_priority, m1.cpu, m1.cpus_allowed.toString(), m1.state]).toEqual(["FIFO", 99, 1, "1", "S"]);
+    expect(m1.usage).toBe(3);
+  });
+
+  it.each<[MigrationThreadStop, string[]]>([
+    ["CPU_DEAD", ["CPU_DEAD: migration/1 X on cpu 0", "CPU_POST_DEAD: migration/1 X on cpu 0"]],
+    ["CPU_POST_DEAD", ["CPU_DEAD: migration/1 S on cpu 0", "CPU_POST_DEAD: migration/1 X on cpu 0"]],
+  ])("stopped at %s: moved to the caller's CPU and exits there", (stop, want) => {
+    const k = make_sched_kernel({ cpus: 2, migration_thread_stop: stop });
+    boot(k);
+    const seen: string[] = [];
+    probe(k, seen);
+    const m1 = k.sched.migration_thread[1]!;
+    let ret = -1;
+    spawn_on(k, 0, {
+      comm: "cpuhp",
+      cpus_allowed: CpuMask.of([0]),
+      *threadfn() {
+        ret = yield* cpu_down(k, 1);
+        return 0;
+      },
+    });
+    k.run(ms(10));
+    expect(ret).toBe(0);
+    expect(seen).toEqual(want);
+    expect(m1.exit_code).toBe(0);
+    expect(k.sched.migration_thread[1]).toBeNull();
+    // Its references: the rq's, dropped by put_task_struct; the task's own two at exit.
+    expect(m1.freed).toBe(true);
+  });
+});
+
+describe("the 2.6.34 hang, seen from the scheduler alone", () => {
+  /**
+   * CPU 1's hog arms sched_rt_period_timer on CPU 1; CPU 0's hog keeps CPU 0
+   * throttled for 50 ms a period, the only time the NORMAL hotplug task runs.
+   */
+  function setup(stop: MigrationThreadStop) {
+    const k = make_sched_kernel({ cpus: 2, migration_thread_stop: stop });
+    boot(k);
+    k.run(ms(1100));
+    spawn_on(k, 1, { comm: "hog1", policy: "FIFO", rt_priority: 50, cpus_allowed: CpuMask.of([1]), threadfn: spinner });
+    k.run(ms(1200));
+    spawn_on(k, 0, { comm: "hog0", policy: "FIFO", rt_priority: 50, cpus_allowed: CpuMask.of([0]), threadfn: spinner });
+    k.run(ms(3000));
+    expect(k.sched.rt_period_timer.cpu).toBe(1);
+    let ret = -1;
+    const cpuhp: TaskStruct = spawn_on(k, 0, {
+      comm: "cpuhp",
+      cpus_allowed: CpuMask.of([0]),
+      *threadfn() {
+        ret = yield* cpu_down(k, 1);
+        return 0;
+      },
+    });
+    return { k, cpuhp, result: () => ret };
+  }
+
+  it("as released: kthread_stop(migration/1) never returns, and the chain ends at the stranded timer", () => {
+    const { k, cpuhp, result } = setup("CPU_DEAD");
+    k.run(ms(60_000));
+    expect(result()).toBe(-1);
+    expect(cpuhp.state).toBe("D");
+    expect(cpuhp.wchan).toBe("kthread_stop");
+    expect(k.sched.rt_rq(0).rt_throttled).toBe(true);
+    const chain = k.waitfor.follow({ kind: "task", task: cpuhp });
+    expect(chain.path.map((e) => wait_node_name(e.to)).slice(1)).toEqual(["cpu 0", "rt_rq 0", "hrtimer sched_rt_period_timer"]);
+    expect(wait_node_name(chain.path[0]!.to)).toMatch(/^task migration\/1\/\d+$/);
+  });
+
+  it("with the stop at CPU_POST_DEAD, the timer migrated at CPU_DEAD unthrottles CPU 0 and cpu_down returns", () => {
+    const { k, cpuhp, result } = setup("CPU_POST_DEAD");
+    // Stand-in for hrtimer_cpu_notify(CPU_DEAD): move the period timer to this CPU.
+    probe(k, [], () => k.hrtimer.migrate(k.sched.rt_period_timer, smp_processor_id()));
+    k.run(ms(60_000));
+    expect(result()).toBe(0);
+    expect(cpuhp.state).toBe("X");
+    expect(k.sched.rt_period_timer.cpu).toBe(0);
+  });
+});
