@@ -212,7 +212,10 @@ export class Scheduler extends ProcessExecutor {
     const hp = this.k.hotplug;
     const allowed = p.cpus_allowed;
     const prev = p.cpu;
-    const prev_ok = allowed.test_cpu(prev) && hp.cpu_active(prev);
+    // try_to_wake_up() accepts the class's choice if it is allowed and
+    // online (not necessarily active: a bound kstop thread must still run
+    // on a CPU that cpu_down has already made inactive).
+    const prev_ok = allowed.test_cpu(prev) && hp.cpu_online(prev);
     if (rt_policy(p.policy)) {
       // select_task_rq_rt(): move only if the previous CPU runs a better RT task.
       if (prev_ok) {

@@ -1,0 +1,107 @@
+/**
+ * kernel/hung_task.c of 2.6.3x: khungtaskd wakes every
+ * hung_task_timeout_secs and reports each task that has stayed in
+ * TASK_UNINTERRUPTIBLE, without a context switch, since the previous scan.
+ * A task is therefore reported between T and 2T after it blocked.
+ */
+import { NSEC_PER_SEC, PF_KTHREAD, SLEEP, type Kernel, type KernelCall, type TaskStruct } from "@ksim/core";
+
+/** The machine's reaction to a report: it stops the run and explains the hang. */
+export type OnHung = (tasks: readonly TaskStruct[], now_ns: number) => void;
+
+export interface HungTaskOptions {
+  /** sysctl_hung_task_timeout_secs; 0 turns the detector off. */
+  hung_task_timeout_secs: number;
+  /** sysctl_hung_task_warnings (default 10). */
+  hung_task_warnings?: number;
+  /** sysctl_hung_task_check_count: tasks looked at per scan (default: all). */
+  hung_task_check_count?: number;
+  /** Called after each scan that printed a report, with the tasks it named. */
+  on_hung?: OnHung;
+  /** printk(KERN_ERR ...); default: kept in `HungTaskDetector.log`. */
+  printk?: (line: string) => void;
+}
+
+export class HungTaskDetector {
+  /** The khungtaskd thread; null while the detector is off. */
+  task: TaskStruct | null = null;
+  sysctl_hung_task_timeout_secs: number;
+  sysctl_hung_task_warnings: number;
+  sysctl_hung_task_check_count: number;
+  /** Lines printed, when no printk was given. */
+  readonly log: string[] = [];
+  /** Scans done so far. */
+  scans = 0;
+  private readonly on_hung: OnHung | undefined;
+  private readonly printk: (line: string) => void;
+  /** Tasks reported by the scan in progress (reused). */
+  private readonly found: TaskStruct[] = [];
+
+  constructor(
+    private readonly k: Kernel,
+    opts: HungTaskOptions,
+  ) {
+    this.sysctl_hung_task_timeout_secs = opts.hung_task_timeout_secs;
+    this.sysctl_hung_task_warnings = opts.hung_task_warnings ?? 10;
+    this.sysctl_hung_task_check_count = opts.hung_task_check_count ?? Number.MAX_SAFE_INTEGER;
+    this.on_hung = opts.on_hung;
+    this.printk = opts.printk ?? ((line) => this.log.push(line));
+  }
+
+  /**
+   * hung_task_init(): kthread_run(watchdog, NULL, "khungtaskd"). With a
+   * timeout of 0 the thread would only sleep forever, so none is made.
+   */
+  init(): TaskStruct | null {
+    if (this.sysctl_hung_task_timeout_secs <= 0) return null;
+    const k = this.k;
+    const p = k.sched.create_task({
+      comm: "khungtaskd",
+      policy: "NORMAL",
+      nice: 0,
+      flags: PF_KTHREAD,
+      threadfn: () => this.watchdog(),
+    });
+    this.task = p;
+    k.sched.wake_up_new_task(p);
+    return p;
+  }
+
+  /** watchdog(): sleep for the timeout, scan, forever. */
+  private *watchdog(): KernelCall<number> {
+    for (;;) {
+      const timeout = this.sysctl_hung_task_timeout_secs;
+      yield SLEEP(timeout * NSEC_PER_SEC);
+      this.check_hung_uninterruptible_tasks(timeout);
+    }
+  }
+
+  /** Scans every task in state exactly D. */
+  check_hung_uninterruptible_tasks(timeout: number): void {
+    this.scans++;
+    let max_count = this.sysctl_hung_task_check_count;
+    const found = this.found;
+    found.length = 0;
+    for (const t of this.k.sched.for_each_process()) {
+      if (max_count-- === 0) break;
+      if (t.state === "D") this.check_hung_task(t, timeout);
+    }
+    if (found.length > 0 && this.on_hung) this.on_hung(found.slice(), this.k.engine.now);
+  }
+
+  /** check_hung_task(): the switch-count rule and the warning budget. */
+  private check_hung_task(t: TaskStruct, timeout: number): void {
+    const switch_count = t.nvcsw + t.nivcsw;
+    // A task that went to D before its first switch out is not judged yet.
+    if (switch_count === 0) return;
+    if (switch_count !== t.last_switch_count) {
+      t.last_switch_count = switch_count;
+      return;
+    }
+    if (this.sysctl_hung_task_warnings === 0) return;
+    this.sysctl_hung_task_warnings--;
+    this.printk(`INFO: task ${t.comm}:${t.pid} blocked for more than ${timeout} seconds.`);
+    this.printk(`"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.`);
+    this.found.push(t);
+  }
+}
