@@ -257,11 +257,30 @@ export abstract class ProcessExecutor implements SchedOps {
   /** A hook for the policy after a task's class or priority changed. */
   protected policy_changed(_p: TaskStruct): void {}
 
+  /** cpu_active_mask membership; the policy may refine it. */
+  protected cpu_active(cpu: number): boolean {
+    return this.cpu_online(cpu);
+  }
+
+  /**
+   * set_cpus_allowed_ptr(): -EINVAL unless the mask holds an active CPU; a
+   * sleeping task just gets a new task_cpu, a queued one moves, a running
+   * one moves at its next switch (the migration thread's job in 2.6.34).
+   */
   set_cpus_allowed_ptr(p: TaskStruct, mask: CpuMask): number {
-    if (mask.is_empty()) return -22;
+    let dest = -1;
+    for (let c = mask.first(); c >= 0; c = mask.next(c + 1)) {
+      if (c < this.nr_cpu_ids && this.cpu_active(c)) {
+        dest = c;
+        break;
+      }
+    }
+    if (dest < 0) return -22;
     p.cpus_allowed = mask.clone();
     if (mask.test_cpu(p.cpu)) return 0;
-    if (p.on_cpu) {
+    if (!p.on_rq && !p.on_cpu) {
+      this.set_task_cpu(p, dest);
+    } else if (p.on_cpu) {
       // Moved by the scheduler at its next switch, as the migration thread would.
       p.migration_pending = true;
       this.resched_curr(this.rq(p.cpu));

@@ -1,1 +1,19 @@
+/**
+ * @ksim/cpu-hotplug: kernel/notifier.c and kernel/cpu.c of Linux 2.6.34.
+ * The raw notifier chain, and the cpu_up / cpu_down sequence with its
+ * masks, locks, rollback, log and wait-for explanations.
+ */
 export const VERSION = "0.1.0";
+
+export {
+  RawNotifierHead,
+  type NotifierCallObserver,
+  type NotifierWalk,
+  type NrCalls,
+} from "./notifier.js";
+export {
+  CpuHotplug,
+  type CpuHotplugArch,
+  type CpuHotplugLock,
+  type CpuHotplugOptions,
+} from "./cpu.js";

@@ -21,6 +21,13 @@ export function sched_explainer(s: Scheduler): (n: WaitNode) => WaitEdge | null 
       case "task": {
         const p = n.task;
         if (p.state !== "R" || p.on_cpu || !p.on_rq) return null;
+        // Only a wait the RT class causes is a wait: CFS gives every
+        // runnable NORMAL task its turn by itself.
+        const curr = s.cpu_curr(p.cpu);
+        const rt_blocked = rt_policy(p.policy)
+          ? s.rt_rqs[p.cpu]!.rt_throttled || !s.k.hotplug.cpu_online(p.cpu) || (rt_policy(curr.policy) && curr.prio <= p.prio)
+          : rt_policy(curr.policy) || !s.k.hotplug.cpu_online(p.cpu);
+        if (!rt_blocked) return null;
         const kind = rt_policy(p.policy) ? `${p.policy} ${p.rt_priority}` : `${p.policy}`;
         return {
           from: n,

@@ -138,6 +138,10 @@ export class Scheduler extends ProcessExecutor {
     return this.k.hotplug.cpu_online(cpu);
   }
 
+  protected override cpu_active(cpu: number): boolean {
+    return this.k.hotplug.cpu_active(cpu);
+  }
+
   protected override task_created(p: TaskStruct): void {
     p.se.weight = nice_to_weight(p.static_prio - 120);
     if (rt_policy(p.policy)) p.rt.time_slice = RR_TIMESLICE;
@@ -248,6 +252,18 @@ export class Scheduler extends ProcessExecutor {
       }
     }
     return best >= 0 ? best : this.select_fallback_rq(prev, p);
+  }
+
+  /**
+   * set_task_cpu(): a fair task's vruntime is relative to its cfs_rq, so it
+   * carries over as the distance from min_vruntime (2.6.34 does the same).
+   */
+  override set_task_cpu(p: TaskStruct, cpu: number): void {
+    const old = p.cpu;
+    if (old !== cpu && !rt_policy(p.policy) && p.policy !== "IDLE") {
+      p.se.vruntime += this.cfs_rqs[cpu]!.min_vruntime - this.cfs_rqs[old]!.min_vruntime;
+    }
+    super.set_task_cpu(p, cpu);
   }
 
   private nr_running(cpu: number): number {

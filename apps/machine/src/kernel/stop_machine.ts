@@ -226,8 +226,11 @@ export class KstopMachine implements StopMachineOps {
   private rebind(c: KstopCpu): void {
     const t = c.thread;
     if (t.cpu === c.cpu && t.cpus_allowed.weight() === 1 && t.cpus_allowed.test_cpu(c.cpu)) return;
-    if (t.on_rq) BUG(`kstop/${c.cpu} is queued while it has no work`);
-    this.k.sched.set_cpus_allowed_ptr(t, CpuMask.cpumask_of(c.cpu));
+    if (t.on_rq || t.on_cpu) BUG(`kstop/${c.cpu} is queued while it has no work`);
+    // kthread_bind() of the fresh thread: task_cpu and a one-CPU mask, even
+    // while cpu_down has already made that CPU inactive.
+    t.cpus_allowed = CpuMask.cpumask_of(c.cpu);
+    t.cpu = c.cpu;
   }
 
   /** The task blocked in stop_machine waits for the first kstop thread still due to run. */

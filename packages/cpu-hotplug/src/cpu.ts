@@ -1,0 +1,618 @@
+/**
+ * kernel/cpu.c of 2.6.34: the cpu notifier chain, cpu_up / cpu_down, the
+ * online / active / present masks and the get_online_cpus() refcount.
+ */
+import {
+  BUG,
+  BUG_ON,
+  CPU_DEAD,
+  CPU_DOWN_FAILED,
+  CPU_DOWN_PREPARE,
+  CPU_DYING,
+  CPU_ONLINE,
+  CPU_POST_DEAD,
+  CPU_STARTING,
+  CPU_TASKS_FROZEN,
+  CPU_UP_CANCELED,
+  CPU_UP_PREPARE,
+  CpuMask,
+  EBUSY,
+  EINVAL,
+  Mutex,
+  NOTIFY_BAD,
+  RUN,
+  SCHEDULE,
+  cpu_event_name,
+  ctx,
+  current,
+  errno_name,
+  mutex_lock,
+  mutex_unlock,
+  notify_name,
+  smp_processor_id,
+  wait_node_name,
+  type CpuHotplugOps,
+  type HotplugOpRecord,
+  type Kernel,
+  type KernelCall,
+  type NotifierBlock,
+  type TaskStruct,
+  type WaitEdge,
+  type WaitNode,
+  type Waitable,
+} from "@ksim/core";
+import { RawNotifierHead, type NotifierCallObserver, type NrCalls } from "./notifier.js";
+
+/**
+ * CPU time per turn of _cpu_down's idle-wait loop. 2.6.34 only yield()s there;
+ * without some time per turn the loop would take no simulated time.
+ */
+const CPU_RELAX_NS = 1_000;
+/** printk lines kept; older ones are dropped. */
+const DMESG_LIMIT = 256;
+
+/** Architecture hooks (arch/x86/kernel/smpboot.c in the kernel). */
+export interface CpuHotplugArch {
+  /**
+   * __cpu_disable(), on the dying CPU with interrupts off: 0 or -errno.
+   * x86 of 2.6.34 refuses CPU 0 with -EBUSY; the default refuses nothing.
+   */
+  cpu_disable?(cpu: number): number;
+  /** The part of __cpu_up() that can fail (booting the CPU): 0 or -errno. */
+  cpu_up?(cpu: number): number;
+}
+
+export interface CpuHotplugOptions {
+  /** nr_cpu_ids: CPUs 0..nr_cpus-1 are possible and present. */
+  nr_cpus: number;
+  /** The CPU online from the start (default 0); the others wait for cpu_up. */
+  boot_cpu?: number;
+  arch?: CpuHotplugArch;
+  /** Most operations `log` keeps (default 100000); the oldest are dropped first. */
+  log_limit?: number;
+}
+
+type OpName = "cpu_up" | "cpu_down";
+
+/** An operation in progress, as the wait-for explainer sees it. */
+interface HotplugOp {
+  readonly rec: HotplugOpRecord;
+  readonly task: TaskStruct;
+  /** Events this operation will still send if nothing fails, in order. */
+  pending: number[];
+  /** Where it is when no notifier is being called. */
+  where: string;
+}
+
+/** struct cpu_hotplug of kernel/cpu.c. */
+export interface CpuHotplugLock {
+  active_writer: TaskStruct | null;
+  readonly lock: Mutex;
+  refcount: number;
+}
+
+/**
+ * The cpu hotplug subsystem of 2.6.34. cpu_up and cpu_down are blocking
+ * calls in the caller's process context; notifier callbacks run there too,
+ * except CPU_DYING (on the dying CPU, interrupts off, via stop_machine) and
+ * CPU_STARTING (on the new CPU, interrupts off).
+ */
+export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
+  readonly cpu_present_mask: CpuMask;
+  readonly cpu_online_mask: CpuMask;
+  readonly cpu_active_mask: CpuMask;
+  readonly cpu_chain = new RawNotifierHead("cpu_chain", cpu_event_name);
+  /** Serialises cpu_up / cpu_down and the updates of the masks. */
+  readonly cpu_add_remove_lock = new Mutex("cpu_add_remove_lock");
+  readonly cpu_hotplug: CpuHotplugLock = {
+    active_writer: null,
+    lock: new Mutex("cpu_hotplug.lock"),
+    refcount: 0,
+  };
+  /** Set by disable_nonboot_cpus in the kernel; cpu_up/cpu_down then return -EBUSY. */
+  cpu_hotplug_disabled = false;
+  /** Every operation, oldest first (up to log_limit). */
+  readonly log: HotplugOpRecord[] = [];
+  /** Operations started so far, including any dropped from `log`. */
+  nr_ops = 0;
+  /** The kernel's printk lines from this subsystem, the last 256. */
+  readonly dmesg: string[] = [];
+
+  readonly nr_cpu_ids: number;
+  private readonly arch: CpuHotplugArch;
+  private readonly log_limit: number;
+  /** The operation that holds cpu_add_remove_lock. */
+  private op: HotplugOp | null = null;
+  /** Tasks holding a get_online_cpus() reference, one entry per reference. */
+  private readonly readers: TaskStruct[] = [];
+  /** What cpu_hotplug_begin() sleeps on while readers hold references. */
+  private readonly readers_gone: Waitable;
+
+  constructor(
+    private readonly k: Kernel,
+    opts: CpuHotplugOptions,
+  ) {
+    const n = opts.nr_cpus;
+    if (!(Number.isInteger(n) && n >= 1)) BUG(`CpuHotplug: nr_cpus ${n} is not a positive integer`);
+    const boot = opts.boot_cpu ?? 0;
+    if (!(Number.isInteger(boot) && boot >= 0 && boot < n)) BUG(`CpuHotplug: boot_cpu ${boot} outside 0..${n - 1}`);
+    this.nr_cpu_ids = n;
+    this.arch = opts.arch ?? {};
+    this.log_limit = opts.log_limit ?? 100_000;
+    this.cpu_present_mask = CpuMask.first_n(n);
+    this.cpu_online_mask = CpuMask.cpumask_of(boot);
+    this.cpu_active_mask = CpuMask.cpumask_of(boot);
+    this.cpu_chain.observer = this;
+    this.readers_gone = {
+      name: "cpu_hotplug.refcount",
+      explain_waiter: (w) => this.explain_writer(w),
+    };
+  }
+
+  /** Registers the wait-for explainer: call once the Kernel record is complete. */
+  init(): void {
+    this.k.waitfor.add_explainer((n) => this.explain(n));
+  }
+
+  // ---- masks (include/linux/cpumask.h) ---------------------------------------
+
+  cpu_online(cpu: number): boolean {
+    return this.cpu_online_mask.test_cpu(cpu);
+  }
+
+  cpu_active(cpu: number): boolean {
+    return this.cpu_active_mask.test_cpu(cpu);
+  }
+
+  cpu_present(cpu: number): boolean {
+    return this.cpu_present_mask.test_cpu(cpu);
+  }
+
+  /** Every present CPU is possible in ksim: no CPUs are hot-added. */
+  cpu_possible(cpu: number): boolean {
+    return Number.isInteger(cpu) && cpu >= 0 && cpu < this.nr_cpu_ids;
+  }
+
+  num_online_cpus(): number {
+    return this.cpu_online_mask.weight();
+  }
+
+  set_cpu_online(cpu: number, online: boolean): void {
+    if (online) this.cpu_online_mask.set_cpu(cpu);
+    else this.cpu_online_mask.clear_cpu(cpu);
+    const k = this.k;
+    if (k.trace.enabled) k.trace.emit("cpu_online", ctx.cpu, { target_cpu: cpu, online: online ? 1 : 0 });
+  }
+
+  set_cpu_active(cpu: number, active: boolean): void {
+    if (active) this.cpu_active_mask.set_cpu(cpu);
+    else this.cpu_active_mask.clear_cpu(cpu);
+  }
+
+  // ---- the chain ---------------------------------------------------------------
+
+  /**
+   * register_cpu_notifier(). The kernel takes cpu_add_remove_lock around the
+   * insertion; this interface does not block, so registering from a task
+   * while an operation is walking the chain changes the walk as an
+   * unlocked raw chain would.
+   */
+  register_cpu_notifier(nb: NotifierBlock): number {
+    return this.cpu_chain.notifier_chain_register(nb);
+  }
+
+  unregister_cpu_notifier(nb: NotifierBlock): void {
+    this.cpu_chain.notifier_chain_unregister(nb);
+  }
+
+  /** NotifierCallObserver: the walk in progress already names the block. */
+  notifier_call_begin(): void {}
+
+  notifier_call_end(nb: NotifierBlock, action: number, v: number, ret: number): void {
+    const event = cpu_event_name(action);
+    const ret_name = notify_name(ret);
+    this.op?.rec.notifications.push({ event, notifier: nb.name, ret: ret_name });
+    const k = this.k;
+    if (k.trace.enabled) {
+      k.trace.emit("cpuhp_notify", ctx.cpu, { event, notifier: nb.name, ret: ret_name, target_cpu: v });
+    }
+  }
+
+  // ---- locking -------------------------------------------------------------------
+
+  /** cpu_maps_update_begin(): mutex_lock(&cpu_add_remove_lock). */
+  *cpu_maps_update_begin(): KernelCall {
+    yield* mutex_lock(this.cpu_add_remove_lock, "cpu_maps_update_begin");
+  }
+
+  cpu_maps_update_done(): void {
+    mutex_unlock(this.cpu_add_remove_lock);
+  }
+
+  /**
+   * get_online_cpus(): keeps CPUs from going away (or coming) while the
+   * reference is held. A reader arriving during an operation blocks on
+   * cpu_hotplug.lock, which the writer holds; the writer itself passes.
+   */
+  *get_online_cpus(): KernelCall {
+    const p = current();
+    const h = this.cpu_hotplug;
+    if (h.active_writer === p) return;
+    yield* mutex_lock(h.lock, "get_online_cpus");
+    h.refcount++;
+    this.readers.push(p);
+    mutex_unlock(h.lock);
+  }
+
+  /** put_online_cpus(): the last reader wakes a writer waiting in cpu_hotplug_begin. */
+  *put_online_cpus(): KernelCall {
+    const p = current();
+    const h = this.cpu_hotplug;
+    if (h.active_writer === p) return;
+    yield* mutex_lock(h.lock, "put_online_cpus");
+    BUG_ON(h.refcount <= 0, `put_online_cpus by ${p.name} without get_online_cpus: refcount ${h.refcount}`);
+    h.refcount--;
+    const i = this.readers.indexOf(p);
+    this.readers.splice(i >= 0 ? i : 0, 1);
+    if (h.refcount === 0 && h.active_writer) this.k.sched.wake_up_process(h.active_writer);
+    mutex_unlock(h.lock);
+  }
+
+  /**
+   * cpu_hotplug_begin(): the writer takes cpu_hotplug.lock once no reader
+   * holds a reference, sleeping in D until put_online_cpus wakes it.
+   */
+  private *cpu_hotplug_begin(): KernelCall {
+    const p = current();
+    const h = this.cpu_hotplug;
+    h.active_writer = p;
+    for (;;) {
+      yield* mutex_lock(h.lock, "cpu_hotplug_begin");
+      if (h.refcount === 0) break;
+      p.state = "D";
+      p.blocked_on = this.readers_gone;
+      p.wchan = "cpu_hotplug_begin";
+      mutex_unlock(h.lock);
+      yield SCHEDULE;
+    }
+  }
+
+  private cpu_hotplug_done(): void {
+    this.cpu_hotplug.active_writer = null;
+    mutex_unlock(this.cpu_hotplug.lock);
+  }
+
+  // ---- cpu_down ------------------------------------------------------------------
+
+  /** cpu_down(): 0, or -EBUSY / -EINVAL (or an arch error) with the CPU left online. */
+  *cpu_down(cpu: number): KernelCall<number> {
+    const op = this.op_begin("cpu_down", cpu);
+    // stop_machine_create() comes first in 2.6.34; StopMachineOps has no such step.
+    yield* this.cpu_maps_update_begin();
+    this.op_locked(op, [CPU_DOWN_PREPARE, CPU_DYING, CPU_DEAD, CPU_POST_DEAD]);
+    let err: number;
+    if (this.cpu_hotplug_disabled) err = -EBUSY;
+    else err = yield* this._cpu_down(cpu, false, op);
+    this.op_unlocked(op);
+    this.cpu_maps_update_done();
+    this.op_end(op, err);
+    return err;
+  }
+
+  /** _cpu_down(): requires cpu_add_remove_lock. */
+  private *_cpu_down(cpu: number, tasks_frozen: boolean, op: HotplugOp): KernelCall<number> {
+    const k = this.k;
+    const mod = tasks_frozen ? CPU_TASKS_FROZEN : 0;
+    const nr_calls: NrCalls = { value: 0 };
+
+    if (this.num_online_cpus() === 1) return -EBUSY;
+    if (!this.cpu_online(cpu)) return -EINVAL;
+
+    op.where = "in cpu_hotplug_begin, waiting for get_online_cpus() readers";
+    yield* this.cpu_hotplug_begin();
+    this.set_cpu_active(cpu, false);
+    this.op_reached(op, CPU_DOWN_PREPARE);
+    let err = yield* this.cpu_chain.__raw_notifier_call_chain(CPU_DOWN_PREPARE | mod, cpu, -1, nr_calls);
+    if (err === NOTIFY_BAD) {
+      this.set_cpu_active(cpu, true);
+      op.pending = [];
+      // The notifier that refused hears nothing more.
+      nr_calls.value--;
+      yield* this.cpu_chain.__raw_notifier_call_chain(CPU_DOWN_FAILED | mod, cpu, nr_calls.value, null);
+      this.printk(`_cpu_down: attempt to take down CPU ${cpu} failed`);
+      this.cpu_hotplug_done();
+      return -EINVAL;
+    }
+
+    // Keep the caller off the dying CPU; restored at out_allowed.
+    const p = current();
+    const old_allowed = p.cpus_allowed.clone();
+    k.sched.set_cpus_allowed_ptr(p, this.cpu_active_mask);
+
+    op.where = "in stop_machine(take_cpu_down)";
+    err = yield* k.stop_machine.stop_machine(() => this.take_cpu_down(cpu, mod, op), CpuMask.cpumask_of(cpu));
+    if (err) {
+      this.set_cpu_active(cpu, true);
+      op.pending = [];
+      // The CPU did not die: everyone hears it, nobody may refuse.
+      if ((yield* this.cpu_chain.raw_notifier_call_chain(CPU_DOWN_FAILED | mod, cpu)) === NOTIFY_BAD) {
+        BUG(`_cpu_down(${cpu}): a notifier returned NOTIFY_BAD at CPU_DOWN_FAILED`);
+      }
+    } else {
+      BUG_ON(this.cpu_online(cpu), `_cpu_down(${cpu}): CPU still online after take_cpu_down`);
+
+      // Wait for the dying CPU to switch to its idle task: yield(), plus a cpu_relax() worth of time.
+      op.where = `waiting for CPU ${cpu} to run its idle task`;
+      while (!k.sched.idle_cpu(cpu)) {
+        yield SCHEDULE;
+        yield RUN(CPU_RELAX_NS);
+      }
+
+      this.__cpu_die(cpu);
+
+      // Too late to refuse: the CPU is gone.
+      this.op_reached(op, CPU_DEAD);
+      if ((yield* this.cpu_chain.raw_notifier_call_chain(CPU_DEAD | mod, cpu)) === NOTIFY_BAD) {
+        BUG(`_cpu_down(${cpu}): a notifier returned NOTIFY_BAD at CPU_DEAD`);
+      }
+      this.check_for_tasks(cpu);
+    }
+
+    // out_allowed:
+    k.sched.set_cpus_allowed_ptr(p, old_allowed);
+    // out_release: CPU_POST_DEAD runs without cpu_hotplug.lock, under cpu_add_remove_lock.
+    this.cpu_hotplug_done();
+    if (!err) {
+      this.op_reached(op, CPU_POST_DEAD);
+      if ((yield* this.cpu_chain.raw_notifier_call_chain(CPU_POST_DEAD | mod, cpu)) === NOTIFY_BAD) {
+        BUG(`_cpu_down(${cpu}): a notifier returned NOTIFY_BAD at CPU_POST_DEAD`);
+      }
+    }
+    return err;
+  }
+
+  /** take_cpu_down(): stop_machine runs it on the dying CPU with interrupts off. */
+  private take_cpu_down(cpu: number, mod: number, op: HotplugOp): number {
+    BUG_ON(smp_processor_id() !== cpu, `take_cpu_down(${cpu}) runs on CPU ${smp_processor_id()}`);
+    const err = this.__cpu_disable(cpu);
+    if (err < 0) return err;
+    this.op_reached(op, CPU_DYING);
+    this.cpu_chain.raw_notifier_call_chain_atomic(CPU_DYING | mod, cpu);
+    // The idle task runs as soon as the stopper lets go.
+    this.k.sched.sched_idle_next();
+    return 0;
+  }
+
+  /** __cpu_disable(): the CPU takes no more interrupts and leaves cpu_online_mask. */
+  private __cpu_disable(cpu: number): number {
+    const err = this.arch.cpu_disable?.(cpu) ?? 0;
+    if (err < 0) return err;
+    this.set_cpu_online(cpu, false);
+    return 0;
+  }
+
+  /** __cpu_die(): x86 polls (msleep(100), at most 10 times) for the CPU to report dead; ksim's is at once. */
+  private __cpu_die(cpu: number): void {
+    BUG_ON(!this.k.sched.idle_cpu(cpu), `__cpu_die(${cpu}): the CPU is not idle`);
+  }
+
+  /** check_for_tasks(): warn about runnable tasks that ran and are still on the dead CPU. */
+  private check_for_tasks(cpu: number): void {
+    for (const p of this.k.sched.for_each_process()) {
+      if (p.cpu === cpu && p.state === "R" && p.se.sum_exec_runtime > 0) {
+        this.printk(`Task ${p.comm} (pid = ${p.pid}) is on cpu ${cpu} (state = ${p.state}, flags = ${p.flags.toString(16)})`);
+      }
+    }
+  }
+
+  // ---- cpu_up --------------------------------------------------------------------
+
+  /** cpu_up(): 0, or -EINVAL (online, not possible, or refused at CPU_UP_PREPARE), -EBUSY. */
+  *cpu_up(cpu: number): KernelCall<number> {
+    const op = this.op_begin("cpu_up", cpu);
+    let err: number;
+    if (!this.cpu_possible(cpu)) {
+      this.printk(`can't online cpu ${cpu} because it is not configured as may-hotadd at boot time`);
+      err = -EINVAL;
+    } else {
+      yield* this.cpu_maps_update_begin();
+      this.op_locked(op, [CPU_UP_PREPARE, CPU_STARTING, CPU_ONLINE]);
+      if (this.cpu_hotplug_disabled) err = -EBUSY;
+      else err = yield* this._cpu_up(cpu, false, op);
+      this.op_unlocked(op);
+      this.cpu_maps_update_done();
+    }
+    this.op_end(op, err);
+    return err;
+  }
+
+  /** _cpu_up(): requires cpu_add_remove_lock. */
+  private *_cpu_up(cpu: number, tasks_frozen: boolean, op: HotplugOp): KernelCall<number> {
+    const mod = tasks_frozen ? CPU_TASKS_FROZEN : 0;
+    const nr_calls: NrCalls = { value: 0 };
+
+    if (this.cpu_online(cpu) || !this.cpu_present(cpu)) return -EINVAL;
+
+    op.where = "in cpu_hotplug_begin, waiting for get_online_cpus() readers";
+    yield* this.cpu_hotplug_begin();
+    this.op_reached(op, CPU_UP_PREPARE);
+    let ret = yield* this.cpu_chain.__raw_notifier_call_chain(CPU_UP_PREPARE | mod, cpu, -1, nr_calls);
+    if (ret === NOTIFY_BAD) {
+      nr_calls.value--;
+      this.printk(`_cpu_up: attempt to bring up CPU ${cpu} failed`);
+      ret = -EINVAL;
+    } else {
+      ret = this.__cpu_up(cpu, op);
+      if (ret === 0) {
+        BUG_ON(!this.cpu_online(cpu), `_cpu_up(${cpu}): CPU not online after __cpu_up`);
+        this.set_cpu_active(cpu, true);
+        this.op_reached(op, CPU_ONLINE);
+        yield* this.cpu_chain.raw_notifier_call_chain(CPU_ONLINE | mod, cpu);
+      }
+    }
+    // out_notify:
+    if (ret !== 0) {
+      op.pending = [];
+      yield* this.cpu_chain.__raw_notifier_call_chain(CPU_UP_CANCELED | mod, cpu, nr_calls.value, null);
+    }
+    this.cpu_hotplug_done();
+    return ret;
+  }
+
+  /**
+   * __cpu_up(): the new CPU runs start_secondary(), which calls
+   * notify_cpu_starting() on itself with interrupts off and then marks
+   * itself online; the caller waits for that.
+   */
+  private __cpu_up(cpu: number, op: HotplugOp): number {
+    const err = this.arch.cpu_up?.(cpu) ?? 0;
+    if (err !== 0) return err;
+    const saved_task = ctx.task;
+    const saved_cpu = ctx.cpu;
+    ctx.task = this.k.sched.cpu_curr(cpu);
+    ctx.cpu = cpu;
+    try {
+      this.op_reached(op, CPU_STARTING);
+      this.notify_cpu_starting(cpu);
+      this.set_cpu_online(cpu, true);
+    } finally {
+      ctx.task = saved_task;
+      ctx.cpu = saved_cpu;
+    }
+    // The new CPU's idle loop calls schedule(); SchedOps has no such entry, so use the executor's if it has one.
+    (this.k.sched as { kick?: (cpu: number) => void }).kick?.(cpu);
+    return 0;
+  }
+
+  /** notify_cpu_starting(): CPU_STARTING on the new CPU, interrupts off. */
+  notify_cpu_starting(cpu: number): void {
+    this.cpu_chain.raw_notifier_call_chain_atomic(CPU_STARTING, cpu);
+  }
+
+  /** smp_init(): brings up every present CPU that is not online yet, in order. */
+  *smp_init(): KernelCall<number> {
+    let up = 0;
+    for (let cpu = this.cpu_present_mask.first(); cpu >= 0; cpu = this.cpu_present_mask.next(cpu + 1)) {
+      if (this.cpu_online(cpu)) continue;
+      if ((yield* this.cpu_up(cpu)) === 0) up++;
+    }
+    return up;
+  }
+
+  // ---- the log -------------------------------------------------------------------
+
+  private printk(line: string): void {
+    if (this.dmesg.length >= DMESG_LIMIT) this.dmesg.shift();
+    this.dmesg.push(line);
+  }
+
+  private op_begin(name: OpName, cpu: number): HotplugOp {
+    const p = current();
+    const rec: HotplugOpRecord = {
+      op: name,
+      cpu,
+      from_cpu: smp_processor_id(),
+      pid: p.pid,
+      start_ns: this.k.engine.now,
+      end_ns: null,
+      result: "incomplete",
+      notifications: [],
+    };
+    if (this.log.length >= this.log_limit) this.log.shift();
+    this.log.push(rec);
+    this.nr_ops++;
+    const k = this.k;
+    if (k.trace.enabled) k.trace.emit("cpuhp_op", ctx.cpu, { op: name, target_cpu: cpu, phase: "begin", result: "incomplete" });
+    return { rec, task: p, pending: [], where: "waiting for cpu_add_remove_lock" };
+  }
+
+  /** The operation holds cpu_add_remove_lock and will send `events`. */
+  private op_locked(op: HotplugOp, events: number[]): void {
+    BUG_ON(this.op !== null, `${op.rec.op}(${op.rec.cpu}) holds cpu_add_remove_lock while another operation is in progress`);
+    this.op = op;
+    op.pending = events;
+    op.where = "about to begin";
+  }
+
+  /** The operation is about to send `event`: it and the events before it are no longer pending. */
+  private op_reached(op: HotplugOp, event: number): void {
+    const i = op.pending.indexOf(event);
+    if (i >= 0) op.pending.splice(0, i + 1);
+    op.where = `sending ${cpu_event_name(event)}`;
+  }
+
+  /** About to drop cpu_add_remove_lock: the next operation may take over. */
+  private op_unlocked(op: HotplugOp): void {
+    op.pending = [];
+    if (this.op === op) this.op = null;
+  }
+
+  private op_end(op: HotplugOp, err: number): void {
+    op.rec.end_ns = this.k.engine.now;
+    op.rec.result = err === 0 ? "ok" : errno_name(err);
+    this.op_unlocked(op);
+    const k = this.k;
+    if (k.trace.enabled) {
+      k.trace.emit("cpuhp_op", ctx.cpu, { op: op.rec.op, target_cpu: op.rec.cpu, phase: "end", result: op.rec.result });
+    }
+  }
+
+  // ---- wait-for ------------------------------------------------------------------
+
+  /**
+   * A notifier not yet called waits for the task running the operation:
+   * either the caller is inside an earlier notifier of the same chain, or
+   * it has not reached that event yet.
+   */
+  explain(node: WaitNode): WaitEdge | null {
+    if (node.kind !== "notifier") return null;
+    const op = this.op;
+    if (!op) return null;
+    const nb = this.cpu_chain.find(node.name);
+    if (!nb) return null;
+    const task = op.task;
+    const who = `${op.rec.op}(${op.rec.cpu}) in task ${task.comm}/${task.pid}`;
+    const to: WaitNode = { kind: "task", task };
+    const walks = this.cpu_chain.walks;
+    for (let i = walks.length - 1; i >= 0; i--) {
+      const w = walks[i]!;
+      if (cpu_event_name(w.action) !== node.event) continue;
+      if (!this.cpu_chain.still_to_call(w).includes(nb)) return null;
+      const cur = w.current;
+      const because = cur
+        ? `${who} is ${blocked(task) ? "blocked" : "running"} in ${cur.name} (priority ${cur.priority}), which runs before ${nb.name} (priority ${nb.priority}) in the ${node.event} chain`
+        : `${who} is walking the ${node.event} chain and has not called ${nb.name} yet`;
+      return { from: node, to, because };
+    }
+    if (!op.pending.some((a) => cpu_event_name(a) === node.event)) return null;
+    return { from: node, to, because: `${who} has not sent ${node.event} yet: it is ${this.op_position(op)}` };
+  }
+
+  /** Where the operation is, for a `because`. */
+  private op_position(op: HotplugOp): string {
+    const walks = this.cpu_chain.walks;
+    const w = walks[walks.length - 1];
+    if (w?.current) {
+      const state = blocked(op.task) ? "blocked" : "running";
+      return `${state} in ${w.current.name} (priority ${w.current.priority}) in the ${cpu_event_name(w.action)} chain`;
+    }
+    return op.where;
+  }
+
+  /** cpu_hotplug_begin's sleep: the writer waits for a reader to put its reference. */
+  private explain_writer(waiter: TaskStruct): WaitEdge | null {
+    const reader = this.readers[0];
+    if (!reader) return null;
+    const from: WaitNode = { kind: "task", task: waiter };
+    const to: WaitNode = { kind: "task", task: reader };
+    return {
+      from,
+      to,
+      because: `${waiter.comm}/${waiter.pid} waits in cpu_hotplug_begin for ${this.cpu_hotplug.refcount} get_online_cpus() reference(s); ${wait_node_name(to)} holds one`,
+    };
+  }
+}
+
+function blocked(p: TaskStruct): boolean {
+  return p.state === "D" || p.state === "S";
+}
