@@ -1,1 +1,43 @@
-export const VERSION = "0.1.0";
+/**
+ * @ksim/machine: the ksim machine as a library. Load a scenario (a file, a
+ * built-in name, plus overrides), run it, and format the result:
+ *
+ *   const { spec } = load_scenario("seed-hang", { sets: ["kernel.migration_thread_stop=CPU_POST_DEAD"] });
+ *   const result = run_scenario(spec);
+ *   process.stdout.write(format_text_report(result, { expected: spec.expect?.outcome ?? null }));
+ */
+export {
+  load_scenario,
+  builtin_names,
+  builtin_scenarios,
+  parse_scenario,
+  scenario_json_schema,
+  ScenarioError,
+  MAX_SCENARIO_BYTES,
+  MAX_CPUS,
+  MAX_TASKS,
+  MAX_SCRIPT_OPS,
+  BUILTIN_NOTIFIERS,
+} from "./scenario/index.js";
+export type {
+  LoadOptions,
+  LoadedScenario,
+  BuiltinScenario,
+  ScenarioSpec,
+  KernelParams,
+  WorkloadTask,
+  WorkloadPolicy,
+  Behavior,
+  NotifierAction,
+  ExtraNotifier,
+  ScriptOp,
+  StressHotplug,
+  Outcome,
+  MigrationThreadStop,
+} from "./scenario/index.js";
+export { run_scenario } from "./machine.js";
+export type { RunOptions } from "./machine.js";
+export { run_exit_code } from "./result.js";
+export type { RunResult, HungTask, CycleEdge } from "./result.js";
+export { format_text_report, format_json_report, json_report, VERSION } from "./report/index.js";
+export type { TextReportOptions } from "./report/index.js";

@@ -61,6 +61,8 @@ export interface MachineOptions {
   tasks?: TaskSpec[];
   /** Trace sinks attached before boot. */
   trace?: TraceSink[];
+  /** How many of cpuhp-stress's operations to remember (default 4096; shrink wants them all). */
+  cpuhp_records?: number;
 }
 
 export interface RunOptions {
@@ -119,7 +121,7 @@ export class Machine {
         ...(prio.migration_call !== undefined ? { migration_call_priority: prio.migration_call } : {}),
         ...(prio.update_runtime !== undefined ? { update_runtime_priority: prio.update_runtime } : {}),
       });
-    k.hotplug = opts.hotplug?.(k, spec) ?? new CpuHotplug(k, { nr_cpus: kp.cpus, boot_cpu: 0 });
+    k.hotplug = opts.hotplug?.(k, spec) ?? new CpuHotplug(k, { nr_cpus: kp.cpus, boot_cpu: 0, log_limit: 10_000 });
     k.hrtimer =
       opts.hrtimer?.(k, spec) ??
       new Hrtimers(k, prio.hrtimer_cpu_notify !== undefined ? { priority: prio.hrtimer_cpu_notify } : {});
@@ -187,6 +189,7 @@ export class Machine {
         stress: this.spec.stress?.hotplug ?? null,
         prng: k.prng("stress"),
         time_base_ns: 0,
+        ...(this.opts.cpuhp_records !== undefined ? { max_records: this.opts.cpuhp_records } : {}),
       });
       (this as { cpuhp: CpuhpStress | null }).cpuhp = this.cpuhp_holder.v;
     }
@@ -302,7 +305,7 @@ export class Machine {
         context_switches: sched.stats.context_switches,
         rt_throttles: sched.stats.rt_throttles,
         timer_migrations: k.hrtimer.stats.migrated,
-        hotplug_ops: k.hotplug.log.length,
+        hotplug_ops: (k.hotplug as { nr_ops?: number }).nr_ops ?? k.hotplug.log.length,
       },
       dmesg: [...this.dmesg],
     };

@@ -56,8 +56,9 @@ const MAX_STEPS_WITHOUT_TIME = 100_000;
  */
 export abstract class ProcessExecutor implements SchedOps {
   readonly rqs: CpuExec[] = [];
-  /** Every non-idle task, in pid order. */
+  /** Every non-idle task not yet freed, in pid order. */
   readonly tasks: TaskStruct[] = [];
+  private nr_freed = 0;
   readonly stats: SchedStats = { context_switches: 0, rt_throttles: 0 };
   protected next_pid = 1;
 
@@ -128,11 +129,26 @@ export abstract class ProcessExecutor implements SchedOps {
     return p;
   }
 
+  /**
+   * The last put_task_struct(): forget the task, as release_task() and the
+   * RCU-delayed free do, so that long runs with many short-lived threads
+   * keep bounded memory. Compaction is batched to stay O(1) amortised.
+   */
+  task_freed(_p: TaskStruct): void {
+    this.nr_freed++;
+    if (this.nr_freed > 32 && this.nr_freed * 2 > this.tasks.length) {
+      let j = 0;
+      for (const t of this.tasks) if (t.usage > 0) this.tasks[j++] = t;
+      this.tasks.length = j;
+      this.nr_freed = 0;
+    }
+  }
+
   /** A hook for the policy to initialise its per-task state. */
   protected task_created(_p: TaskStruct): void {}
 
   *for_each_process(): Iterable<TaskStruct> {
-    yield* this.tasks;
+    for (const t of this.tasks) if (t.usage > 0) yield t;
   }
 
   cpu_curr(cpu: number): TaskStruct {

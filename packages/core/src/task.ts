@@ -35,6 +35,8 @@ export function rt_policy(policy: SchedPolicy): boolean {
 /** Something that can wake a task: the scheduler that owns it. */
 export interface Waker {
   wake_up_process(p: TaskStruct): boolean;
+  /** The last reference is gone: the task may be forgotten. */
+  task_freed?(p: TaskStruct): void;
 }
 
 /** sched_entity: what the fair class keeps per task. */
@@ -172,8 +174,9 @@ export function get_task_struct(p: TaskStruct): TaskStruct {
 export function put_task_struct(p: TaskStruct): void {
   if (p.usage <= 0) BUG(`refcount underflow: put_task_struct(${p.name}) on a freed task`);
   p.usage--;
-  if (p.usage === 0 && p.state !== "X") {
-    BUG(`use-after-free: ${p.name} freed by put_task_struct while still alive (state ${p.state})`);
+  if (p.usage === 0) {
+    if (p.state !== "X") BUG(`use-after-free: ${p.name} freed by put_task_struct while still alive (state ${p.state})`);
+    p.waker.task_freed?.(p);
   }
 }
 

@@ -1,0 +1,394 @@
+#!/usr/bin/env node
+/**
+ * The `ksim` command (CONTRACT.md §2). `main(argv, io)` does everything and is
+ * what tests call; run as a program, this file only hands it the process.
+ *
+ * Exit status: 0 when the run's outcome is the expected one, 1 when it is not,
+ * 2 for usage errors and bad scenario input, 70 (EX_SOFTWARE) for an internal
+ * error.
+ */
+import { existsSync, realpathSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { stringify as yaml_stringify } from "yaml";
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { run_scenario } from "./machine.js";
+import { format_json_report } from "./report/json.js";
+import { format_text_report } from "./report/text.js";
+import { VERSION } from "./report/version.js";
+import { run_exit_code } from "./result.js";
+import { builtin_scenarios, load_scenario } from "./scenario/load.js";
+import { ScenarioError, one_line, scenario_json_schema } from "./scenario/schema.js";
+import type { Outcome } from "./scenario/types.js";
+import { campaign_passed, parse_seed_range, run_campaign } from "./stress/campaign.js";
+import { format_campaign_text } from "./stress/report.js";
+import { NothingToShrink, shrink } from "./stress/shrink.js";
+import { open_outputs, OutputError, type Outputs } from "./trace/index.js";
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  exit(code: number): void;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_UNEXPECTED = 1;
+export const EXIT_USAGE = 2;
+/** sysexits.h EX_SOFTWARE: ksim itself failed. */
+export const EXIT_INTERNAL = 70;
+
+interface RunFlags {
+  seed?: number;
+  duration?: string;
+  set?: string[];
+  json?: boolean;
+  trace?: string;
+  ftrace?: string;
+  html?: string;
+  debug?: boolean;
+}
+
+function parse_seed(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError(`expected a whole number 0..${Number.MAX_SAFE_INTEGER}`);
+  }
+  return Number(value);
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Reports an exception as one line (the stack only with --debug); returns the exit status. */
+function fail(io: CliIo, e: unknown, debug: boolean): number {
+  if (e instanceof ScenarioError) {
+    io.stderr(`ksim: ${e.message}\n`);
+    if (debug && e.stack) io.stderr(`${e.stack}\n`);
+    return EXIT_USAGE;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  io.stderr(`ksim: internal error: ${one_line(message)}\n`);
+  if (debug) io.stderr(`${e instanceof Error && e.stack ? e.stack : String(e)}\n`);
+  else io.stderr("ksim: (run again with --debug for the stack trace)\n");
+  return EXIT_INTERNAL;
+}
+
+function cmd_run(io: CliIo, ref: string, flags: RunFlags): number {
+  const debug = flags.debug === true;
+  let loaded;
+  try {
+    const opts: { sets: string[]; seed?: number; duration?: string } = { sets: flags.set ?? [] };
+    if (flags.seed !== undefined) opts.seed = flags.seed;
+    if (flags.duration !== undefined) opts.duration = flags.duration;
+    loaded = load_scenario(ref, opts);
+  } catch (e) {
+    return fail(io, e, debug);
+  }
+  let outs: Outputs;
+  try {
+    outs = open_outputs({ trace: flags.trace, ftrace: flags.ftrace, html: flags.html });
+  } catch (e) {
+    if (!(e instanceof OutputError)) return fail(io, e, debug);
+    io.stderr(`ksim: ${one_line(e.message)}\n`);
+    return EXIT_USAGE;
+  }
+  let out: string;
+  let code: number;
+  try {
+    const result = run_scenario(loaded.spec, { trace: outs.sinks });
+    outs.finish(result);
+    const expected = loaded.spec.expect?.outcome ?? null;
+    out = flags.json ? format_json_report(result) : format_text_report(result, { expected });
+    code = run_exit_code(result, expected);
+  } catch (e) {
+    outs.close();
+    return fail(io, e, debug);
+  }
+  io.stdout(out);
+  return code;
+}
+
+interface StressFlags {
+  seeds: string;
+  duration?: string;
+  jobs?: number;
+  set?: string[];
+  json?: boolean;
+  out?: string;
+  resume?: boolean;
+  expect?: Outcome;
+  debug?: boolean;
+}
+
+function parse_jobs(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 256) throw new InvalidArgumentError("expected a number of worker threads 0..256");
+  return Number(value);
+}
+
+function parse_outcome(value: string): Outcome {
+  if (value !== "ok" && value !== "hang" && value !== "bug") throw new InvalidArgumentError("expected ok, hang or bug");
+  return value;
+}
+
+/** The command that replays one seed exactly. */
+function replay_command(ref: string, seed: number, sets: readonly string[], duration: string | undefined): string {
+  const q = (x: string) => (/^[\w./:=,-]+$/.test(x) ? x : `'${x.replace(/'/g, "'\\''")}'`);
+  const parts = ["ksim run", q(ref), `--seed ${seed}`];
+  if (duration) parts.push(`--duration ${q(duration)}`);
+  for (const s of sets) parts.push(`--set ${q(s)}`);
+  return parts.join(" ");
+}
+
+async function cmd_stress(io: CliIo, ref: string, flags: StressFlags): Promise<number> {
+  const debug = flags.debug === true;
+  let spec;
+  let seeds: number[];
+  try {
+    seeds = parse_seed_range(flags.seeds);
+    const opts: { sets: string[]; duration?: string } = { sets: flags.set ?? [] };
+    if (flags.duration !== undefined) opts.duration = flags.duration;
+    spec = load_scenario(ref, opts).spec;
+    if (flags.resume && !flags.out) throw new ScenarioError("--resume", "", "needs --out FILE.jsonl to resume from");
+    if (flags.out && existsSync(flags.out) && !flags.resume) {
+      throw new ScenarioError(flags.out, "", "already exists: add --resume to continue that campaign, or choose another --out");
+    }
+  } catch (e) {
+    if (e instanceof RangeError) {
+      io.stderr(`ksim: --seeds: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    return fail(io, e, debug);
+  }
+  const controller = new AbortController();
+  const on_sigint = (): void => {
+    io.stderr("\nksim: interrupted; finished seeds are kept\n");
+    controller.abort();
+  };
+  process.once("SIGINT", on_sigint);
+  try {
+    const summary = await run_campaign({
+      spec,
+      seeds,
+      jobs: flags.jobs ?? availableParallelism(),
+      expected: flags.expect ?? spec.expect?.outcome ?? "ok",
+      ...(flags.out ? { out: flags.out } : {}),
+      ...(flags.resume ? { resume: true } : {}),
+      ...(process.stderr.isTTY ? { progress: process.stderr } : {}),
+      signal: controller.signal,
+    });
+    if (flags.json) io.stdout(`${JSON.stringify(summary)}\n`);
+    else io.stdout(format_campaign_text(summary, (seed) => replay_command(ref, seed, flags.set ?? [], flags.duration)));
+    if (controller.signal.aborted) return 130;
+    return campaign_passed(summary) && summary.runs === seeds.length ? EXIT_OK : EXIT_UNEXPECTED;
+  } catch (e) {
+    return fail(io, e, debug);
+  } finally {
+    process.removeListener("SIGINT", on_sigint);
+  }
+}
+
+interface ShrinkFlags {
+  seed: number;
+  output?: string;
+  duration?: string;
+  set?: string[];
+  maxRuns?: number;
+  debug?: boolean;
+}
+
+function cmd_shrink(io: CliIo, ref: string, flags: ShrinkFlags): number {
+  const debug = flags.debug === true;
+  let spec;
+  try {
+    const opts: { sets: string[]; duration?: string } = { sets: flags.set ?? [] };
+    if (flags.duration !== undefined) opts.duration = flags.duration;
+    spec = load_scenario(ref, opts).spec;
+  } catch (e) {
+    return fail(io, e, debug);
+  }
+  try {
+    const r = shrink(spec, flags.seed, {
+      ...(flags.maxRuns !== undefined ? { max_runs: flags.maxRuns } : {}),
+      log: (line) => io.stderr(`ksim shrink: ${line}\n`),
+    });
+    const header = [
+      `# ${r.signature}`,
+      `# Shrunk by \`ksim shrink ${ref} --seed ${flags.seed}\` in ${r.runs} runs: ` +
+        `${r.before.ops} -> ${r.after.ops} operations, ${r.before.tasks} -> ${r.after.tasks} tasks, ${r.before.cpus} -> ${r.after.cpus} CPUs.`,
+      "",
+    ].join("\n");
+    const text = `${header}${yaml_stringify(r.scenario, { lineWidth: 0, flowCollectionPadding: false })}`;
+    if (flags.output) {
+      writeFileSync(flags.output, text);
+      io.stderr(`ksim shrink: wrote ${flags.output}; run it with: ksim run ${flags.output}\n`);
+    } else io.stdout(text);
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof NothingToShrink) {
+      io.stderr(`ksim: ${e.message}\n`);
+      return EXIT_UNEXPECTED;
+    }
+    return fail(io, e, debug);
+  }
+}
+
+function cmd_list(io: CliIo): number {
+  const all = builtin_scenarios();
+  const w = Math.max(0, ...all.map((s) => s.name.length));
+  io.stdout(all.map((s) => `${s.name.padEnd(w)}  ${s.description}\n`).join(""));
+  return EXIT_OK;
+}
+
+function cmd_schema(io: CliIo): number {
+  io.stdout(`${JSON.stringify(scenario_json_schema(), null, 2)}\n`);
+  return EXIT_OK;
+}
+
+function build_program(io: CliIo, done: (code: number | Promise<number>) => void): Command {
+  const program = new Command("ksim");
+  program
+    .description("A deterministic model of a multi-CPU Linux 2.6.34 machine: reproduce and explain CPU-hotplug hangs.")
+    .version(VERSION, "-V, --version", "print the ksim version")
+    .helpOption("-h, --help", "show help")
+    .option("--debug", "show stack traces of errors")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      outputError: (s, write) => write(`ksim: ${one_line(s.replace(/^error: /, ""))}\n`),
+    })
+    .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Exit status of run: 0 when the outcome is the expected one (the scenario's",
+        "expect.outcome, else ok), 1 when not; 2 for a usage error or a bad scenario;",
+        "70 for an internal error.",
+        "",
+        "Examples:",
+        "  ksim list",
+        "  ksim run seed-hang",
+        "  ksim run seed-hang --set kernel.migration_thread_stop=CPU_POST_DEAD --json",
+        "  ksim stress seed-stress --seeds 1..20 --duration 12h --out runs.jsonl",
+        "  ksim shrink seed-stress --seed 6 -o seed6.yaml",
+        "",
+      ].join("\n"),
+    );
+
+  program
+    .command("run")
+    .description("run a scenario (a file or a built-in name) and report its outcome")
+    .argument("<scenario>", "a scenario file (.yaml, .yml, .json) or a built-in name (see `ksim list`)")
+    .option("--seed <n>", "replace the scenario's seed", parse_seed)
+    .option("--duration <d>", 'replace the scenario\'s simulated duration ("30s", "48h")')
+    .option("--set <path=value>", "override a field by its dotted path (repeatable): kernel.cpus=4, tasks[0].priority=60", collect)
+    .option("--json", "print the JSON report (one document) instead of the text report")
+    .option("--trace <file>", "write a Chrome/Perfetto trace-event JSON (open it in ui.perfetto.dev)")
+    .option("--ftrace <file>", "write the trace as kernel trace text (/sys/kernel/debug/tracing/trace)")
+    .option("--html <file>", "write a self-contained HTML report: timeline, wait-for graph, hotplug log")
+    .action((ref: string, _flags: unknown, cmd: Command) => {
+      done(cmd_run(io, ref, cmd.optsWithGlobals<RunFlags>()));
+    });
+
+  program
+    .command("stress")
+    .description("run a scenario once per seed on worker threads, each until its duration or first hang or bug")
+    .argument("<scenario>", "a scenario file or a built-in name")
+    .requiredOption("--seeds <A..B>", "the seeds to run: A..B, N, or a comma list")
+    .option("--duration <d>", "replace the scenario's simulated duration")
+    .option("--jobs <n>", "worker threads (default: the number of cores; 0: run in this thread)", parse_jobs)
+    .option("--set <path=value>", "override a field by its dotted path (repeatable)", collect)
+    .option("--json", "print the campaign summary as one JSON document")
+    .option("--out <file.jsonl>", "append one result line per seed as it finishes")
+    .option("--resume", "skip the seeds already in --out and count their results")
+    .option("--expect <outcome>", "the outcome every seed should have (default: the scenario's expect, else ok)", parse_outcome)
+    .action((ref: string, _flags: unknown, cmd: Command) => {
+      done(cmd_stress(io, ref, cmd.optsWithGlobals<StressFlags>()));
+    });
+
+  program
+    .command("shrink")
+    .description("turn a failing seed into a small scripted scenario that fails the same way")
+    .argument("<scenario>", "a scenario file or a built-in name")
+    .requiredOption("--seed <n>", "the failing seed", parse_seed)
+    .option("-o, --output <file>", "write the scenario here (default: stdout)")
+    .option("--duration <d>", "replace the scenario's simulated duration")
+    .option("--set <path=value>", "override a field by its dotted path (repeatable)", collect)
+    .option("--max-runs <n>", "give up making it smaller after this many trial runs (default 1000)", parse_seed)
+    .action((ref: string, _flags: unknown, cmd: Command) => {
+      done(cmd_shrink(io, ref, cmd.optsWithGlobals<ShrinkFlags>()));
+    });
+
+  program
+    .command("list")
+    .description("list the built-in scenarios, one line each")
+    .action(() => done(cmd_list(io)));
+
+  program
+    .command("schema")
+    .description("print the JSON Schema of scenario files")
+    .action(() => done(cmd_schema(io)));
+
+  return program;
+}
+
+/**
+ * Runs the ksim command line; calls io.exit once with the status and returns
+ * it (a promise for commands that run on worker threads, such as stress).
+ */
+export function main(argv: readonly string[], io: CliIo): number | Promise<number> {
+  const box: { code: number | Promise<number> | null } = { code: null };
+  const debug = argv.includes("--debug");
+  try {
+    build_program(io, (c) => {
+      box.code = c;
+    }).parse([...argv], { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) box.code = e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    else box.code = fail(io, e, debug);
+  }
+  const code = box.code ?? EXIT_OK;
+  if (typeof code === "number") {
+    io.exit(code);
+    return code;
+  }
+  return code.then(
+    (c: number) => {
+      io.exit(c);
+      return c;
+    },
+    (e: unknown) => {
+      const c = fail(io, e, debug);
+      io.exit(c);
+      return c;
+    },
+  );
+}
+
+function invoked_directly(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invoked_directly()) {
+  // `ksim list | head -1` closes the pipe early; that is not an error.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(EXIT_OK);
+    throw e;
+  });
+  void main(process.argv.slice(2), {
+    stdout: (s) => void process.stdout.write(s),
+    stderr: (s) => void process.stderr.write(s),
+    // exitCode, not exit(): a large report on a pipe must drain first.
+    exit: (code) => {
+      process.exitCode = code;
+    },
+  });
+}

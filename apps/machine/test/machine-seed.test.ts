@@ -1,0 +1,152 @@
+/**
+ * The seed hang and its fixes, through the library API. Nothing here scripts
+ * an outcome: each machine is a scenario, and the subsystems decide.
+ */
+import { describe, expect, it } from "vitest";
+import { run_scenario } from "../src/machine.js";
+import type { RunResult } from "../src/result.js";
+import { load_scenario, parse_scenario } from "../src/scenario/index.js";
+
+const run = (raw: unknown): RunResult => run_scenario(parse_scenario(raw, "test.yaml"));
+const nodes = (r: RunResult) => r.hang?.cycle.map((e) => e.node) ?? [];
+const all_ops_complete = (r: RunResult) => r.hotplug.every((op) => op.result === "ok" && op.end_ns !== null);
+
+/** seed-hang's machine, parameterised: `timer_cpu` starts RT work first, `hog_cpu` is the caller's CPU. */
+function machine(opts: { cpus?: number; timer_cpu: number; down: number; on?: number; kernel?: object; duration?: string }) {
+  const on = opts.on ?? 0;
+  return {
+    name: "custom",
+    duration: opts.duration ?? "10m",
+    kernel: { cpus: opts.cpus ?? 2, ...opts.kernel },
+    tasks: [
+      { comm: "rt-timer", policy: "FIFO", priority: 50, cpus: [opts.timer_cpu], start: "1100ms", behavior: { busy: true } },
+      { comm: "rt-caller", policy: "FIFO", priority: 50, cpus: [on], start: "1200ms", behavior: { busy: true } },
+    ],
+    script: [{ at: "3s", cpu_down: opts.down, on }],
+  };
+}
+
+describe("seed-hang (2.6.34 as released)", () => {
+  const r = run_scenario(load_scenario("seed-hang").spec);
+
+  it("hangs: khungtaskd reports cpuhp-stress in kthread_stop between 120 and 240 s after it blocked", () => {
+    expect(r.outcome).toBe("hang");
+    const t = r.hang!.hung_tasks[0]!;
+    expect([t.comm, t.state, t.in]).toEqual(["cpuhp-stress", "D", "kthread_stop"]);
+    const waited = r.hang!.detected_at_ns - t.blocked_since_ns;
+    expect(waited).toBeGreaterThanOrEqual(120e9);
+    expect(waited).toBeLessThanOrEqual(240e9);
+    expect(r.dmesg.join("\n")).toContain(`INFO: task cpuhp-stress:${t.pid} blocked for more than 120 seconds.`);
+  });
+
+  it("explains the hang as a wait-for cycle across four subsystems", () => {
+    const n = nodes(r);
+    expect(n).toHaveLength(6);
+    expect(n[0]).toMatch(/^task cpuhp-stress\/\d+$/);
+    expect(n[1]).toMatch(/^task migration\/1\/\d+$/);
+    expect(n.slice(2)).toEqual(["cpu 0", "rt_rq 0", "hrtimer sched_rt_period_timer", "notifier hrtimer_cpu_notify (CPU_DEAD)"]);
+    expect(r.hang!.cycle.at(-1)!.waits_for).toBe(n[0]);
+  });
+
+  it("leaves CPU 1 offline, CPU 0 throttled and cpu_down(1) incomplete", () => {
+    expect(r.cpus.map((c) => [c.online, c.rt_throttled])).toEqual([
+      [true, true],
+      [false, false],
+    ]);
+    const down = r.hotplug.find((op) => op.op === "cpu_down")!;
+    expect([down.result, down.end_ns]).toEqual(["incomplete", null]);
+    expect(down.notifications.filter((x) => x.event === "CPU_DEAD").map((x) => x.notifier)).toEqual([]);
+  });
+});
+
+describe("the fixes", () => {
+  it.each([
+    ["seed-fix-post-dead", []],
+    ["seed-fix-hrtimer-priority", []],
+    ["seed-hang", ["kernel.migration_thread_stop=CPU_POST_DEAD"]],
+    ["seed-hang", ["kernel.notifier_priority.hrtimer_cpu_notify=20"]],
+  ] as [string, string[]][])("%s %j ends ok with every hotplug operation complete", (name, sets) => {
+    const r = run_scenario(load_scenario(name, { sets }).spec);
+    expect(r.outcome).toBe("ok");
+    expect(all_ops_complete(r)).toBe(true);
+    expect(r.hotplug.some((op) => op.op === "cpu_down")).toBe(true);
+    expect(r.stats.timer_migrations).toBeGreaterThan(0);
+  });
+
+  it("with the priority fix, hrtimer_cpu_notify runs before migration_call at CPU_DEAD", () => {
+    const r = run_scenario(load_scenario("seed-fix-hrtimer-priority").spec);
+    const down = r.hotplug.find((op) => op.op === "cpu_down")!;
+    const dead = down.notifications.filter((x) => x.event === "CPU_DEAD").map((x) => x.notifier);
+    expect(dead.indexOf("hrtimer_cpu_notify")).toBeLessThan(dead.indexOf("migration_call"));
+  });
+});
+
+describe("other machines hang or not as the kernel would", () => {
+  it("4 CPUs all loaded with RT work, timer on CPU 2, CPU 2 taken down from CPU 0: the same hang", () => {
+    const m = machine({ cpus: 4, timer_cpu: 2, down: 2 });
+    for (const cpu of [1, 3]) {
+      m.tasks.push({ comm: `rt-${cpu}`, policy: "FIFO", priority: 50, cpus: [cpu], start: "1300ms", behavior: { busy: true } });
+    }
+    const r = run(m);
+    expect(r.outcome).toBe("hang");
+    expect(nodes(r).slice(1)).toEqual([
+      expect.stringMatching(/^task migration\/2\//),
+      "cpu 0",
+      "rt_rq 0",
+      "hrtimer sched_rt_period_timer",
+      "notifier hrtimer_cpu_notify (CPU_DEAD)",
+    ]);
+  });
+
+  it("4 CPUs with idle ones to borrow from: CPU 0's hog borrows a whole period and the NORMAL hotplug task starves (no D state, no hang)", () => {
+    const r = run(machine({ cpus: 4, timer_cpu: 2, down: 2, duration: "5m" }));
+    expect(r.outcome).toBe("ok");
+    expect(r.stats.rt_throttles).toBe(0);
+    expect(r.hotplug.filter((op) => op.op === "cpu_down")).toEqual([]);
+    expect(r.tasks.find((t) => t.comm === "cpuhp-stress")).toMatchObject({ state: "R", runtime_ns: 0 });
+  });
+
+  it("the period timer on a CPU that stays online: no hang", () => {
+    const r = run(machine({ cpus: 3, timer_cpu: 2, down: 1, duration: "2m" }));
+    expect(r.outcome).toBe("ok");
+    expect(all_ops_complete(r)).toBe(true);
+  });
+
+  it("the period timer on the caller's own CPU: no hang", () => {
+    const r = run(machine({ cpus: 2, timer_cpu: 0, down: 1, duration: "2m" }));
+    expect(r.outcome).toBe("ok");
+    expect(all_ops_complete(r)).toBe(true);
+  });
+
+  it("throttling off (sched_rt_runtime_us = -1): no hang, and no throttle ever", () => {
+    const m = machine({ cpus: 2, timer_cpu: 1, down: 1, duration: "2m", kernel: { sched_rt_runtime_us: -1 } });
+    // With no throttling, FIFO hogs starve the NORMAL hotplug task on their
+    // CPU (CPU 1's joins CPU 0 once CPU 1 is dead): leave them gaps.
+    m.tasks[0]!.behavior = { cycle: { run: "300ms", sleep: "700ms" } } as never;
+    m.tasks[1]!.behavior = { cycle: { run: "500ms", sleep: "500ms" } } as never;
+    const r = run(m);
+    expect(r.outcome).toBe("ok");
+    expect(r.stats.rt_throttles).toBe(0);
+    expect(all_ops_complete(r)).toBe(true);
+  });
+});
+
+describe("a vetoing notifier", () => {
+  it("leaves the CPU online; CPU_DOWN_FAILED goes to exactly the notifiers called before it; EINVAL", () => {
+    const r = run({
+      name: "veto",
+      duration: "30s",
+      kernel: { cpus: 2 },
+      notifiers: [{ name: "mydrv_cpu_callback", priority: 5, actions: { CPU_DOWN_PREPARE: "bad" } }],
+      script: [{ at: "1s", cpu_down: 1 }],
+    });
+    expect(r.outcome).toBe("ok");
+    expect(r.cpus[1]!.online).toBe(true);
+    const down = r.hotplug.find((op) => op.op === "cpu_down")!;
+    expect(down.result).toBe("EINVAL");
+    const prepare = down.notifications.filter((x) => x.event === "CPU_DOWN_PREPARE").map((x) => x.notifier);
+    const failed = down.notifications.filter((x) => x.event === "CPU_DOWN_FAILED").map((x) => x.notifier);
+    expect(prepare).toEqual(["migration_call", "mydrv_cpu_callback"]);
+    expect(failed).toEqual(["migration_call"]);
+  });
+});
