@@ -35,8 +35,14 @@ export type {
   Outcome,
   MigrationThreadStop,
 } from "./scenario/index.js";
-export { run_scenario } from "./machine.js";
-export type { RunOptions } from "./machine.js";
+export { run_scenario, build_machine, Machine } from "./machine.js";
+export type { RunOptions, MachineOptions } from "./machine.js";
+export { run_campaign, parse_seed_range, read_results, campaign_passed } from "./stress/campaign.js";
+export type { CampaignOptions } from "./stress/campaign.js";
+export type { CampaignSummary, SeedResult } from "./stress/types.js";
+export { format_campaign_text } from "./stress/report.js";
+export { shrink, NothingToShrink } from "./stress/shrink.js";
+export type { ShrinkOptions, ShrinkResult } from "./stress/shrink.js";
 export { run_exit_code } from "./result.js";
 export type { RunResult, HungTask, CycleEdge } from "./result.js";
 export { format_text_report, format_json_report, json_report, VERSION } from "./report/index.js";

@@ -63,12 +63,17 @@ function* cpu_down(k: SchedTestKernel, cpu: number): KernelCall<number> {
 
 /** A notifier after migration_call that reports migration/1's state at each event. */
 function probe(k: SchedTestKernel, seen: string[], on_dead?: () => void) {
+  const threads = new Map<number, TaskStruct>();
+  for (let c = 0; c < k.sched.nr_cpu_ids; c++) {
+    const t = k.sched.migration_thread[c];
+    if (t) threads.set(c, t);
+  }
   k.hotplug.register_cpu_notifier({
     name: "probe",
     priority: 0,
     *notifier_call(_nb, action, cpu) {
       if (action === CPU_DEAD || action === CPU_POST_DEAD) {
-        const m = [...k.sched.for_each_process()].find((t) => t.comm === `migration/${cpu}`)!;
+        const m = threads.get(cpu)!;
         seen.push(`${action === CPU_DEAD ? "CPU_DEAD" : "CPU_POST_DEAD"}: ${m.comm} ${m.state} on cpu ${m.cpu}`);
         if (action === CPU_DEAD) on_dead?.();
       }

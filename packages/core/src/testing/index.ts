@@ -220,15 +220,18 @@ export interface TestKernel extends Kernel {
   run(until?: number): void;
 }
 
+/** A service, or a function that builds it from the kernel it will serve. */
+export type ServiceOption<T> = T | ((k: Kernel) => T);
+
 export interface TestKernelOptions {
   cpus?: number;
   seed?: number;
   hz?: number;
   trace?: boolean;
-  hotplug?: CpuHotplugOps;
-  hrtimer?: HrtimerOps;
-  kthread?: KthreadOps;
-  stop_machine?: StopMachineOps;
+  hotplug?: ServiceOption<CpuHotplugOps>;
+  hrtimer?: ServiceOption<HrtimerOps>;
+  kthread?: ServiceOption<KthreadOps>;
+  stop_machine?: ServiceOption<StopMachineOps>;
   /** Build the scheduler; default a ReferenceExecutor over the hotplug's online mask. */
   sched?: (k: Kernel) => Kernel["sched"];
 }
@@ -244,7 +247,6 @@ export function make_test_kernel(opts: TestKernelOptions = {}): TestKernel {
   const records: TraceRecord[] = [];
   if (opts.trace) trace.attach({ write: (r) => records.push(r) });
   const seed = opts.seed ?? 1;
-  const hotplug = opts.hotplug ?? new FakeHotplug(cpus);
   const k: TestKernel = {
     engine,
     trace,
@@ -252,10 +254,10 @@ export function make_test_kernel(opts: TestKernelOptions = {}): TestKernel {
     config: { hz: opts.hz ?? 1000 },
     prng: (name) => new Prng(seed, name),
     sched: undefined as unknown as ReferenceExecutor,
-    hotplug,
-    hrtimer: opts.hrtimer ?? new Proxy({} as HrtimerOps, { get: () => missing("hrtimer") }),
-    kthread: opts.kthread ?? new Proxy({} as KthreadOps, { get: () => missing("kthread") }),
-    stop_machine: opts.stop_machine ?? new FakeStopMachine(),
+    hotplug: undefined as unknown as CpuHotplugOps,
+    hrtimer: new Proxy({} as HrtimerOps, { get: () => missing("hrtimer") }),
+    kthread: new Proxy({} as KthreadOps, { get: () => missing("kthread") }),
+    stop_machine: new FakeStopMachine(),
     records,
     spawn(spec) {
       const p = k.sched.create_task(spec);
@@ -267,6 +269,14 @@ export function make_test_kernel(opts: TestKernelOptions = {}): TestKernel {
       if (engine.bug) BUG(engine.bug.message);
     },
   };
-  k.sched = opts.sched ? opts.sched(k) : new ReferenceExecutor(engine, trace, cpus, (c) => hotplug.cpu_online(c));
+  const build = <T extends object>(o: ServiceOption<T> | undefined): T | undefined =>
+    typeof o === "function" ? (o as (k: Kernel) => T)(k) : o;
+  k.hotplug = build(opts.hotplug) ?? new FakeHotplug(cpus);
+  k.hrtimer = build(opts.hrtimer) ?? k.hrtimer;
+  k.kthread = build(opts.kthread) ?? k.kthread;
+  k.stop_machine = build(opts.stop_machine) ?? k.stop_machine;
+  k.sched = opts.sched ? opts.sched(k) : new ReferenceExecutor(engine, trace, cpus, (c) => k.hotplug.cpu_online(c));
   return k;
 }
+
+export { SimpleHrtimers, SimpleKthreads } from "./simple.js";
