@@ -55,6 +55,15 @@ export function ksim({ dir, allow = [] }) {
       },
     },
     {
+      // Plain JS (bench scripts) is outside the TypeScript project: lint it without types.
+      files: ["**/*.mjs", "**/*.js"],
+      ...tseslint.configs.disableTypeChecked,
+      languageOptions: {
+        parserOptions: { projectService: false, project: null },
+        globals: { process: "readonly", console: "readonly", performance: "readonly" },
+      },
+    },
+    {
       files: ["**/*.test.ts", "test/**", "bench/**"],
       rules: {
         "@typescript-eslint/no-non-null-assertion": "off",

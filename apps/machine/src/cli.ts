@@ -12,6 +12,7 @@ import { availableParallelism } from "node:os";
 import { stringify as yaml_stringify } from "yaml";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { NSEC_PER_MSEC, parse_duration } from "@ksim/core";
 import { run_scenario } from "./machine.js";
 import { format_json_report } from "./report/json.js";
 import { format_text_report } from "./report/text.js";
@@ -23,6 +24,7 @@ import type { Outcome } from "./scenario/types.js";
 import { campaign_passed, parse_seed_range, run_campaign } from "./stress/campaign.js";
 import { format_campaign_text } from "./stress/report.js";
 import { NothingToShrink, shrink } from "./stress/shrink.js";
+import { render_campaign_html } from "./report/campaign-html.js";
 import { open_outputs, OutputError, type Outputs } from "./trace/index.js";
 
 export interface CliIo {
@@ -45,6 +47,8 @@ interface RunFlags {
   trace?: string;
   ftrace?: string;
   html?: string;
+  maxEvents?: number;
+  maxWall?: number;
   debug?: boolean;
 }
 
@@ -53,6 +57,34 @@ function parse_seed(value: string): number {
     throw new InvalidArgumentError(`expected a whole number 0..${Number.MAX_SAFE_INTEGER}`);
   }
   return Number(value);
+}
+
+/** --max-events: a whole number of engine events, at least 1. */
+function parse_max_events(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < 1) {
+    throw new InvalidArgumentError(`expected a number of events 1..${Number.MAX_SAFE_INTEGER}`);
+  }
+  return Number(value);
+}
+
+/** --max-wall: a wall-clock duration ("90s", "10m"), to milliseconds. */
+function parse_max_wall(value: string): number {
+  let ns: number;
+  try {
+    ns = parse_duration(value);
+  } catch {
+    ns = Number.NaN;
+  }
+  if (!(ns >= NSEC_PER_MSEC)) throw new InvalidArgumentError('expected a wall-clock duration of at least 1ms, such as "90s" or "10m"');
+  return ns / NSEC_PER_MSEC;
+}
+
+/** RunOptions from --max-events / --max-wall. */
+function run_limits(flags: { maxEvents?: number; maxWall?: number }): { max_events?: number; max_wall_ms?: number } {
+  return {
+    ...(flags.maxEvents !== undefined ? { max_events: flags.maxEvents } : {}),
+    ...(flags.maxWall !== undefined ? { max_wall_ms: flags.maxWall } : {}),
+  };
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -95,8 +127,11 @@ function cmd_run(io: CliIo, ref: string, flags: RunFlags): number {
   let out: string;
   let code: number;
   try {
-    const result = run_scenario(loaded.spec, { trace: outs.sinks });
+    const result = run_scenario(loaded.spec, { trace: outs.sinks, ...run_limits(flags) });
     outs.finish(result);
+    // A bounded run keeps the outcome it found; say that it stopped short.
+    const early = result.dmesg.find((l) => l.includes("ksim: run stopped early: "));
+    if (early) io.stderr(`ksim: ${early.slice(early.indexOf("run stopped early: "))} at ${result.simulated_ns} ns simulated\n`);
     const expected = loaded.spec.expect?.outcome ?? null;
     out = flags.json ? format_json_report(result) : format_text_report(result, { expected });
     code = run_exit_code(result, expected);
@@ -110,6 +145,7 @@ function cmd_run(io: CliIo, ref: string, flags: RunFlags): number {
 
 interface StressFlags {
   seeds: string;
+  html?: string;
   duration?: string;
   jobs?: number;
   set?: string[];
@@ -117,6 +153,8 @@ interface StressFlags {
   out?: string;
   resume?: boolean;
   expect?: Outcome;
+  maxEvents?: number;
+  maxWall?: number;
   debug?: boolean;
 }
 
@@ -149,6 +187,13 @@ async function cmd_stress(io: CliIo, ref: string, flags: StressFlags): Promise<n
     if (flags.duration !== undefined) opts.duration = flags.duration;
     spec = load_scenario(ref, opts).spec;
     if (flags.resume && !flags.out) throw new ScenarioError("--resume", "", "needs --out FILE.jsonl to resume from");
+    if (flags.html) {
+      try {
+        writeFileSync(flags.html, "");
+      } catch (e) {
+        throw new ScenarioError("--html", "", `cannot write ${flags.html}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     if (flags.out && existsSync(flags.out) && !flags.resume) {
       throw new ScenarioError(flags.out, "", "already exists: add --resume to continue that campaign, or choose another --out");
     }
@@ -175,7 +220,9 @@ async function cmd_stress(io: CliIo, ref: string, flags: StressFlags): Promise<n
       ...(flags.resume ? { resume: true } : {}),
       ...(process.stderr.isTTY ? { progress: process.stderr } : {}),
       signal: controller.signal,
+      ...run_limits(flags),
     });
+    if (flags.html) writeFileSync(flags.html, render_campaign_html(summary));
     if (flags.json) io.stdout(`${JSON.stringify(summary)}\n`);
     else io.stdout(format_campaign_text(summary, (seed) => replay_command(ref, seed, flags.set ?? [], flags.duration)));
     if (controller.signal.aborted) return 130;
@@ -288,6 +335,8 @@ function build_program(io: CliIo, done: (code: number | Promise<number>) => void
     .option("--trace <file>", "write a Chrome/Perfetto trace-event JSON (open it in ui.perfetto.dev)")
     .option("--ftrace <file>", "write the trace as kernel trace text (/sys/kernel/debug/tracing/trace)")
     .option("--html <file>", "write a self-contained HTML report: timeline, wait-for graph, hotplug log")
+    .option("--max-events <n>", "stop the run after this many events (the outcome stays as found)", parse_max_events)
+    .option("--max-wall <d>", 'stop the run after this much wall-clock time ("90s"; the outcome stays as found)', parse_max_wall)
     .action((ref: string, _flags: unknown, cmd: Command) => {
       done(cmd_run(io, ref, cmd.optsWithGlobals<RunFlags>()));
     });
@@ -304,6 +353,9 @@ function build_program(io: CliIo, done: (code: number | Promise<number>) => void
     .option("--out <file.jsonl>", "append one result line per seed as it finishes")
     .option("--resume", "skip the seeds already in --out and count their results")
     .option("--expect <outcome>", "the outcome every seed should have (default: the scenario's expect, else ok)", parse_outcome)
+    .option("--html <file>", "write the campaign as a self-contained HTML page: time to hang per seed, its distribution")
+    .option("--max-events <n>", "stop each seed's run after this many events", parse_max_events)
+    .option("--max-wall <d>", 'stop each seed\'s run after this much wall-clock time ("90s")', parse_max_wall)
     .action((ref: string, _flags: unknown, cmd: Command) => {
       done(cmd_stress(io, ref, cmd.optsWithGlobals<StressFlags>()));
     });

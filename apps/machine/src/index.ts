@@ -47,3 +47,7 @@ export { run_exit_code } from "./result.js";
 export type { RunResult, HungTask, CycleEdge } from "./result.js";
 export { format_text_report, format_json_report, json_report, VERSION } from "./report/index.js";
 export type { TextReportOptions } from "./report/index.js";
+export { open_outputs, OutputError, PerfettoSink, FtraceSink, TraceCollector } from "./trace/index.js";
+export type { OutputPaths, OutputOptions, Outputs } from "./trace/index.js";
+export { render_html_report } from "./report/html.js";
+export { render_campaign_html } from "./report/campaign-html.js";

@@ -108,7 +108,7 @@ describe("ksim (in-process)", () => {
   it("usage errors: exit 2, one line", () => {
     expect(expect_usage_error(ksim("run"))).toBe("ksim: missing required argument 'scenario'");
     expect(expect_usage_error(ksim("frob"))).toBe("ksim: unknown command 'frob'");
-    expect(expect_usage_error(ksim("run", "seed-hang", "--trace", "x.json"))).toBe("ksim: unknown option '--trace'");
+    expect(expect_usage_error(ksim("run", "seed-hang", "--tarce", "x.json"))).toMatch(/^ksim: unknown option '--tarce'/);
     expect(expect_usage_error(ksim("lst"))).toBe("ksim: unknown command 'lst' (Did you mean list?)");
   });
 

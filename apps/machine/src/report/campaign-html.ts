@@ -64,10 +64,18 @@ function nice_max(v: number): number {
   return 10 * p;
 }
 
-/** Seconds with as many decimals as the scale needs. */
+/** A round axis maximum in the unit the axis will be labelled in (12 h stays 12 h, not 13.9 h). */
+function nice_time_max(ns: number): number {
+  const unit = ns >= 3 * 3600e9 ? 3600e9 : ns >= 3 * 60e9 ? 60e9 : 1e9;
+  return nice_max(ns / unit) * unit;
+}
+
+/** An axis label in the unit that suits the axis's maximum (s, min or h), with the decimals its ticks need. */
 function secs(ns: number, max_ns: number): string {
-  const d = max_ns >= 100e9 ? 0 : max_ns >= 10e9 ? 1 : max_ns >= 1e9 ? 2 : 3;
-  return `${(ns / 1e9).toFixed(d)} s`;
+  const [unit, name] = max_ns >= 3 * 3600e9 ? [3600e9, "h"] : max_ns >= 3 * 60e9 ? [60e9, "min"] : [1e9, "s"];
+  const m = max_ns / unit;
+  const d = m >= 40 ? 0 : m >= 4 ? 1 : m >= 0.4 ? 2 : 3;
+  return `${(ns / unit).toFixed(d)} ${name}`;
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -88,7 +96,7 @@ function per_seed_chart(results: readonly CampaignSeedResult[]): string {
   const plot_w = W - PAD_L - PAD_R;
   const rs = [...results].sort((a, b) => a.seed - b.seed);
   const value = stop_time;
-  const ymax = nice_max(Math.max(1, ...rs.map(value)));
+  const ymax = nice_time_max(Math.max(1, ...rs.map(value)));
   const Y = (ns: number) => bottom - (ns / ymax) * (bottom - top);
   const out: string[] = [];
   for (let k = 0; k <= 4; k++) {
@@ -116,7 +124,8 @@ function per_seed_chart(results: readonly CampaignSeedResult[]): string {
   // Seed labels: all when they fit, else about twelve.
   const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(plot_w / 34))));
   rs.forEach((r, i) => {
-    if (i % every !== 0 && i !== n - 1) return;
+    const last = i === n - 1;
+    if (i % every !== 0 && !(last && (n - 1) % every >= every / 2)) return;
     out.push(t(PAD_L + slot * (i + 0.5), bottom + 14, String(r.seed), ` font-size="10.5" text-anchor="middle" fill="#59636e"`));
   });
   out.push(`<line x1="${PAD_L}" x2="${W - PAD_R}" y1="${bottom}" y2="${bottom}" stroke="#868e96"/>`);
@@ -140,7 +149,7 @@ function distribution_chart(results: readonly CampaignSeedResult[]): string {
     out.push(t(W / 2, H / 2, "No seed hung: nothing to plot.", ` font-size="14" text-anchor="middle" fill="#2f9e44"`));
     return `<svg id="distribution" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">${out.join("")}</svg>`;
   }
-  const xmax = nice_max(times[times.length - 1]!);
+  const xmax = nice_time_max(times[times.length - 1]!);
   const nbins = Math.min(30, Math.max(6, Math.ceil(Math.sqrt(times.length) * 2)));
   const bw_ns = xmax / nbins;
   const bins = new Array<number>(nbins).fill(0);

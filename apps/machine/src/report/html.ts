@@ -332,7 +332,7 @@ function render_timeline(result: RunResult, w: TraceWindow): string {
   // CPU lanes.
   for (let cpu = 0; cpu < tl.nr_cpus; cpu++) {
     out.push(`<g class="lane" data-cpu="${cpu}">`);
-    out.push(text(8, y + 17, `CPU ${cpu}`, ` font-size="13" font-weight="600"`));
+    out.push(text(8, y + 17, `CPU ${cpu}`, ` class="lane-label" font-size="13" font-weight="600"`));
     out.push(`<rect x="${LABEL_W}" y="${y}" width="${PLOT_W}" height="${LANE_H}" fill="#fbfcfd" stroke="#e6e8eb"/>`);
     for (const s of tl.slices) {
       if (s.cpu !== cpu) continue;

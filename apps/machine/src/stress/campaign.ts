@@ -4,6 +4,7 @@
  * a JSONL file as each seed finishes, so an interrupted campaign keeps what
  * it found and `--resume` picks up where it stopped.
  */
+import { setMaxListeners } from "node:events";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { SingleBar } from "cli-progress";
@@ -145,6 +146,8 @@ export async function run_campaign(opts: CampaignOptions): Promise<CampaignSumma
     ...(opts.max_wall_ms !== undefined ? { max_wall_ms: opts.max_wall_ms } : {}),
   });
 
+  // Every queued seed listens for the abort.
+  if (opts.signal) setMaxListeners(todo.length + 16, opts.signal);
   try {
     if (opts.jobs <= 0) {
       for (const seed of todo) {
