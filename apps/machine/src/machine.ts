@@ -249,6 +249,7 @@ export class Machine {
       const until = Math.min(end, engine.now + slice);
       const r = engine.run(until, max_events);
       opts.on_progress?.(engine.now);
+      if (r === "until" && !engine.bug && !this.hang) this.watchdog();
       if (r === "event_limit") limited = `event limit ${max_events} reached`;
       if (r !== "until" || engine.now >= end) break;
       if (opts.max_wall_ms !== undefined && performance.now() - t0 > opts.max_wall_ms) {
@@ -258,6 +259,34 @@ export class Machine {
     }
     if (limited) this.printk(`ksim: run stopped early: ${limited}`);
     return this.report(performance.now() - t0);
+  }
+
+  /**
+   * ksim's own watchdog, outside the model (it changes nothing in it): the
+   * person at the console who sees the machine stuck although khungtaskd
+   * said nothing. khungtaskd can itself be stranded: its sleep is an hrtimer
+   * on some CPU's base, and if that CPU died in the very cpu_down that hangs,
+   * its timer waits for the same hrtimer_cpu_notify(CPU_DEAD). A task in D
+   * for more than twice the hung-task timeout, without a context switch,
+   * whose wait-for chain closes a cycle, is a hang.
+   */
+  private watchdog(): void {
+    const timeout = this.spec.kernel.hung_task_timeout_secs * NSEC_PER_SEC;
+    if (timeout <= 0) return;
+    const now = this.k.engine.now;
+    for (const p of this.k.sched.for_each_process()) {
+      if (p.state !== "D" || now - p.blocked_since <= 2 * timeout) continue;
+      const chain = this.k.waitfor.follow({ kind: "task", task: p });
+      if (chain.cycle.length === 0) continue;
+      const why = this.hung_task.task ? this.k.waitfor.follow({ kind: "task", task: this.hung_task.task }) : null;
+      const stuck = why?.path.map((e) => wait_node_name(e.to)).join(" -> ");
+      this.printk(
+        `ksim watchdog: ${p.comm}:${p.pid} blocked in D for more than ${2 * this.spec.kernel.hung_task_timeout_secs} seconds in a wait-for cycle; ` +
+          (stuck ? `khungtaskd could not report it: it waits for ${stuck}` : "khungtaskd did not report it"),
+      );
+      this.hang = { detected_at_ns: now, hung: [p] };
+      return;
+    }
   }
 
   get outcome(): Outcome {

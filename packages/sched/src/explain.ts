@@ -20,6 +20,16 @@ export function sched_explainer(s: Scheduler): (n: WaitNode) => WaitEdge | null 
     switch (n.kind) {
       case "task": {
         const p = n.task;
+        // A sleeper's hrtimer stranded on a dead CPU's base (hrtimer_nanosleep).
+        const t = p.sleep_timer;
+        if (p.state === "S" && p.wchan === "hrtimer_nanosleep" && t !== null && s.k.hrtimer.hrtimer_is_queued(t)) {
+          if (s.k.hotplug.cpu_online(t.cpu)) return null;
+          return {
+            from: n,
+            to: { kind: "hrtimer", timer: t },
+            because: `${p.comm}/${p.pid} sleeps until its hrtimer fires, and that timer is queued on offline CPU ${t.cpu}`,
+          };
+        }
         if (p.state !== "R" || p.on_cpu || !p.on_rq) return null;
         // Only a wait the RT class causes is a wait: CFS gives every
         // runnable NORMAL task its turn by itself.
