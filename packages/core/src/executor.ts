@@ -470,6 +470,11 @@ export abstract class ProcessExecutor implements SchedOps {
           if (e.ns !== Number.POSITIVE_INFINITY) this.engine.schedule(rq.run_ev, this.engine.now + e.ns);
           return false;
         }
+        // schedule_debug(): a task that sleeps or calls schedule() with
+        // preemption or interrupts off is the kernel's "scheduling while atomic".
+        if (ctx.atomic > 0 || ctx.irq > 0) {
+          BUG(`scheduling while atomic: ${p.name} ${e.op === EFFECT_SLEEP ? "slept" : "called schedule()"} with preempt_count ${ctx.atomic}, irq depth ${ctx.irq}`);
+        }
         if (e.op === EFFECT_SLEEP) {
           p.state = "S";
           p.wchan = "hrtimer_nanosleep";

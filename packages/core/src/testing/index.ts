@@ -270,7 +270,7 @@ export function make_test_kernel(opts: TestKernelOptions = {}): TestKernel {
     },
   };
   const build = <T extends object>(o: ServiceOption<T> | undefined): T | undefined =>
-    typeof o === "function" ? (o as (k: Kernel) => T)(k) : o;
+    typeof o === "function" ? (o)(k) : o;
   k.hotplug = build(opts.hotplug) ?? new FakeHotplug(cpus);
   k.hrtimer = build(opts.hrtimer) ?? k.hrtimer;
   k.kthread = build(opts.kthread) ?? k.kthread;
