@@ -27,6 +27,8 @@ export class CpuExec {
   busy_ns = 0;
   /** curr's body is being stepped right now. */
   stepping = false;
+  /** The caller calls schedule() next if need_resched: no resched event needed. */
+  deferred = false;
   readonly run_ev: SimEvent;
   readonly resched_ev: SimEvent;
   /** The next scheduler tick that matters (slice end, RT throttle). */
@@ -308,7 +310,7 @@ export abstract class ProcessExecutor implements SchedOps {
 
   resched_curr(rq: CpuExec): void {
     rq.need_resched = true;
-    if (!rq.stepping && rq.resched_ev.index < 0) this.engine.schedule(rq.resched_ev, this.engine.now);
+    if (!rq.stepping && !rq.deferred && rq.resched_ev.index < 0) this.engine.schedule(rq.resched_ev, this.engine.now);
   }
 
   resched_cpu(cpu: number): void {
@@ -357,15 +359,22 @@ export abstract class ProcessExecutor implements SchedOps {
 
   /** run_ev: curr's RUN effect is done; step its body on. */
   run_done(rq: CpuExec): void {
+    rq.deferred = true;
     this.update_curr(rq);
+    rq.deferred = false;
     const p = rq.curr;
     p.run_remaining = 0;
     if (rq.need_resched || this.step(rq, p)) this.schedule(rq);
   }
 
   hrtick(rq: CpuExec): void {
-    this.update_curr(rq);
-    this.task_tick(rq);
+    rq.deferred = true;
+    try {
+      this.update_curr(rq);
+      this.task_tick(rq);
+    } finally {
+      rq.deferred = false;
+    }
     if (rq.need_resched) this.schedule(rq);
   }
 

@@ -58,6 +58,13 @@ export class EventQueue {
     return top;
   }
 
+  /** Re-sorts `ev` after its (time, seq) changed while queued. */
+  update(ev: SimEvent): void {
+    const i = ev.index;
+    if (i > 0 && before(ev, this.heap[(i - 1) >> 1]!)) this.up(i);
+    else this.down(i);
+  }
+
   remove(ev: SimEvent): void {
     const i = ev.index;
     if (i < 0) return;

@@ -6,10 +6,21 @@ export function cycle_shape(nodes: readonly string[]): string[] {
   return nodes.map((n) => n.replace(/^(task .*)\/\d+$/, "$1"));
 }
 
+/**
+ * Test hook: KSIM_TEST_THROW_SEED=<seed>[,<seed>...] makes those seeds throw
+ * an internal error, so tests can show that a failing seed is reported as
+ * outcome "error" and the campaign goes on. Not for other use.
+ */
+function test_hook_throw(seed: number): void {
+  const list = process.env["KSIM_TEST_THROW_SEED"];
+  if (list && list.split(",").includes(String(seed))) throw new Error(`KSIM_TEST_THROW_SEED: test hook threw on seed ${seed}`);
+}
+
 /** Runs one seed; never throws (an internal error becomes outcome "error"). */
 export function run_seed(job: SeedJob): SeedResult {
   const t0 = performance.now();
   try {
+    test_hook_throw(job.seed);
     const r = run_scenario(
       { ...job.spec, seed: job.seed },
       {
@@ -25,7 +36,10 @@ export function run_seed(job: SeedJob): SeedResult {
       events: r.events,
       wall_ms: r.wall_ms,
     };
-    if (r.hang) out.cycle = cycle_shape(r.hang.cycle.map((e) => e.node));
+    if (r.hang) {
+      out.cycle = cycle_shape(r.hang.cycle.map((e) => e.node));
+      out.detected_by = r.dmesg.some((l) => l.includes("ksim watchdog:")) ? "watchdog" : "khungtaskd";
+    }
     if (r.bug) out.bug = r.bug.message;
     return out;
   } catch (e) {

@@ -12,6 +12,8 @@ export interface SeedResult {
   wall_ms: number;
   /** The hang's wait-for cycle, node names with pids removed. */
   cycle?: string[];
+  /** Who reported the hang: khungtaskd, or ksim's watchdog when khungtaskd was itself stuck. */
+  detected_by?: "khungtaskd" | "watchdog";
   /** The BUG message, for outcome bug. */
   bug?: string;
   /** The internal error, for outcome error. */
