@@ -21,6 +21,7 @@ import { run_exit_code } from "./result.js";
 import { builtin_scenarios, load_scenario } from "./scenario/load.js";
 import { ScenarioError, one_line, scenario_json_schema } from "./scenario/schema.js";
 import type { Outcome } from "./scenario/types.js";
+import { parse_block, register_queue_commands, run_queued_stress } from "./queue/cli.js";
 import { campaign_passed, parse_seed_range, run_campaign } from "./stress/campaign.js";
 import { format_campaign_text } from "./stress/report.js";
 import { NothingToShrink, shrink } from "./stress/shrink.js";
@@ -145,6 +146,8 @@ function cmd_run(io: CliIo, ref: string, flags: RunFlags): number {
 
 interface StressFlags {
   seeds: string;
+  queue?: string;
+  block?: number;
   html?: string;
   duration?: string;
   jobs?: number;
@@ -204,6 +207,7 @@ async function cmd_stress(io: CliIo, ref: string, flags: StressFlags): Promise<n
     }
     return fail(io, e, debug);
   }
+  if (flags.queue !== undefined) return run_queued_stress(io, ref, spec, seeds, flags.queue, flags);
   const controller = new AbortController();
   const on_sigint = (): void => {
     io.stderr("\nksim: interrupted; finished seeds are kept\n");
@@ -356,9 +360,13 @@ function build_program(io: CliIo, done: (code: number | Promise<number>) => void
     .option("--html <file>", "write the campaign as a self-contained HTML page: time to hang per seed, its distribution")
     .option("--max-events <n>", "stop each seed's run after this many events", parse_max_events)
     .option("--max-wall <d>", 'stop each seed\'s run after this much wall-clock time ("90s")', parse_max_wall)
+    .option("--queue <redis-url>", "run the seeds on `ksim worker` processes through Redis: redis://[:password@]HOST:PORT/DB")
+    .option("--block <n>", "with --queue: seeds per job (default 1)", parse_block)
     .action((ref: string, _flags: unknown, cmd: Command) => {
       done(cmd_stress(io, ref, cmd.optsWithGlobals<StressFlags>()));
     });
+
+  register_queue_commands(program, io, done);
 
   program
     .command("shrink")

@@ -51,3 +51,5 @@ export { open_outputs, OutputError, PerfettoSink, FtraceSink, TraceCollector } f
 export type { OutputPaths, OutputOptions, Outputs } from "./trace/index.js";
 export { render_html_report } from "./report/html.js";
 export { render_campaign_html } from "./report/campaign-html.js";
+export { run_queued_campaign, collect_campaign, campaign_status, remove_campaign } from "./queue/campaign.js";
+export { run_queue_worker } from "./queue/worker.js";
