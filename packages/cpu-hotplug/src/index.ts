@@ -3,7 +3,6 @@
  * The raw notifier chain, and the cpu_up / cpu_down sequence with its
  * masks, locks, rollback, log and wait-for explanations.
  */
-export const VERSION = "0.1.0";
 
 export {
   RawNotifierHead,

@@ -1,3 +1,2 @@
-export const VERSION = "0.1.0";
 
 export { Hrtimers, HRTIMER_CPU_NOTIFY_PRIORITY, MAX_EXPIRIES_PER_INTERRUPT, type HrtimersOptions } from "./hrtimer.js";

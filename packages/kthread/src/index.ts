@@ -9,4 +9,3 @@ export { format_comm, TASK_COMM_LEN } from "./namefmt.js";
 // here because kthread users (kthread_stop, migration_call) need them.
 export { get_task_struct, put_task_struct } from "@ksim/core";
 
-export const VERSION = "0.1.0";
