@@ -112,6 +112,7 @@ export function migration_notifier(s: Scheduler): NotifierBlock {
         case CPU_DEAD_FROZEN:
           // cpuset_lock() is not modelled: nothing else here takes it.
           s.migrate_live_tasks(cpu);
+          s.check_rq(cpu);
           if (s.params.migration_thread_stop === "CPU_DEAD") {
             // 2.6.34 as released: the thread was just moved here by
             // migrate_live_tasks(); it must run on this CPU to exit.

@@ -1,4 +1,4 @@
-import type { TaskStruct } from "@ksim/core";
+import { BUG, type TaskStruct } from "@ksim/core";
 
 /** RUNTIME_INF: an rt_rq with no bandwidth limit. */
 export const RUNTIME_INF = Number.POSITIVE_INFINITY;
@@ -36,7 +36,8 @@ export class RtRq {
   dequeue(p: TaskStruct): void {
     const q = this.queue[p.prio]!;
     const i = q.indexOf(p);
-    if (i < 0) return;
+    // dequeue_rt_entity(): the count would disagree with the lists.
+    if (i < 0) BUG(`dequeue_task_rt(${p.name}): not on its rt_rq's prio ${p.prio} list`);
     q.splice(i, 1);
     if (q.length === 0) this.bitmap[p.prio >>> 5]! &= ~(1 << (p.prio & 31));
     this.rt_nr_running--;
@@ -49,6 +50,26 @@ export class RtRq {
     if (i < 0 || q.length === 1) return;
     q.splice(i, 1);
     q.push(p);
+  }
+
+  /**
+   * What is wrong with this rt_rq's bookkeeping, or null: rt_nr_running
+   * against the lists, the bitmap against the non-empty levels, a task on
+   * the list of a priority it does not have, rt_time below zero.
+   */
+  check(): string | null {
+    let n = 0;
+    for (let prio = 0; prio < RT_LEVELS; prio++) {
+      const q = this.queue[prio]!;
+      n += q.length;
+      const bit = (this.bitmap[prio >>> 5]! >>> (prio & 31)) & 1;
+      if (bit !== (q.length > 0 ? 1 : 0)) return `bitmap bit ${prio} is ${bit} but the list has ${q.length} tasks`;
+      for (const p of q) if (p.prio !== prio) return `${p.name} (prio ${p.prio}) is on the prio ${prio} list`;
+    }
+    if (n !== this.rt_nr_running) return `rt_nr_running is ${this.rt_nr_running} but its lists hold ${n} tasks`;
+    if (!(this.rt_time >= 0)) return `rt_time is ${this.rt_time}`;
+    if (!(this.rt_runtime >= 0)) return `rt_runtime is ${this.rt_runtime}`;
+    return null;
   }
 
   /** The first task of the highest non-empty priority, or null. */
@@ -80,7 +101,7 @@ export class CfsRq {
 
   dequeue(p: TaskStruct): void {
     const i = this.tasks.indexOf(p);
-    if (i < 0) return;
+    if (i < 0) BUG(`dequeue_task_fair(${p.name}): not on its cfs_rq`);
     this.tasks.splice(i, 1);
     this.load_weight -= p.se.weight;
   }

@@ -162,6 +162,9 @@ export class Scheduler extends ProcessExecutor {
       if (wakeup) p.se.vruntime = Math.max(p.se.vruntime, cfs.min_vruntime - this.sched_latency / 2);
       else p.se.vruntime = Math.max(p.se.vruntime, cfs.min_vruntime);
       cfs.enqueue(p);
+      // hrtick_update(): a fair curr's slice shrinks as tasks join its
+      // cfs_rq; without a re-armed tick a busy curr would keep the CPU.
+      if (rq.curr !== rq.idle && !rt_policy(rq.curr.policy)) this.hrtick_start(rq);
     }
   }
 
@@ -572,6 +575,39 @@ export class Scheduler extends ProcessExecutor {
         this.set_task_cpu(p, dest);
       }
     }
+  }
+
+  /**
+   * A debug check of one CPU's runqueues, as the BUG_ONs of sched.c and
+   * CONFIG_SCHED_DEBUG would catch: the rt_rq's and cfs_rq's counts and
+   * weights agree with the tasks on them, every queued task is on_rq with
+   * task_cpu() this CPU and in the class of its policy, every task marked
+   * on_rq for this CPU is on one of its lists, rt_time is not negative, and
+   * curr is marked running here. O(tasks); run at CPU_DEAD and by tests,
+   * never per event.
+   */
+  check_rq(cpu: number): void {
+    const rq = this.rq(cpu);
+    const rt = this.rt_rqs[cpu]!;
+    const bad = rt.check();
+    if (bad !== null) BUG(`check_rq(${cpu}): rt_rq: ${bad}`);
+    for (const list of rt.queue) {
+      for (const p of list) {
+        BUG_ON(!p.on_rq || p.cpu !== cpu || !rt_policy(p.policy), `check_rq(${cpu}): ${p.name} on the rt_rq with on_rq ${p.on_rq}, task_cpu ${p.cpu}, policy ${p.policy}`);
+      }
+    }
+    const cfs = this.cfs_rqs[cpu]!;
+    let weight = 0;
+    for (const p of cfs.tasks) {
+      weight += p.se.weight;
+      BUG_ON(!p.on_rq || p.cpu !== cpu || rt_policy(p.policy), `check_rq(${cpu}): ${p.name} on the cfs_rq with on_rq ${p.on_rq}, task_cpu ${p.cpu}, policy ${p.policy}`);
+    }
+    BUG_ON(weight !== cfs.load_weight, `check_rq(${cpu}): cfs_rq load_weight ${cfs.load_weight} but its tasks weigh ${weight}`);
+    let queued = 0;
+    for (const p of this.tasks) if (p.on_rq && p.cpu === cpu) queued++;
+    BUG_ON(queued !== this.nr_running(cpu), `check_rq(${cpu}): ${queued} tasks are on_rq for CPU ${cpu} but its runqueues hold ${this.nr_running(cpu)}`);
+    const curr = rq.curr;
+    BUG_ON(!curr.on_cpu || curr.cpu !== cpu, `check_rq(${cpu}): curr ${curr.name} has on_cpu ${curr.on_cpu}, task_cpu ${curr.cpu}`);
   }
 
   /** Runnable tasks left on a CPU's runqueues. */
