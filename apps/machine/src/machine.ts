@@ -245,13 +245,18 @@ export class Machine {
     // Slices of simulated time let long runs report progress and honour a wall-time bound.
     const slice = Math.max(NSEC_PER_SEC, Math.floor(end / 200));
     let limited: string | null = null;
+    // Event chunks bound how long a dense stretch can go without a wall-time check.
+    const CHUNK = 200_000;
     while (!engine.bug && !this.hang && engine.stop_reason === null) {
       const until = Math.min(end, engine.now + slice);
-      const r = engine.run(until, max_events);
+      const r = engine.run(until, Math.min(max_events, engine.events + CHUNK));
       opts.on_progress?.(engine.now);
       if (r === "until" && !engine.bug && !this.hang) this.watchdog();
-      if (r === "event_limit") limited = `event limit ${max_events} reached`;
-      if (r !== "until" || engine.now >= end) break;
+      if (r === "event_limit" && engine.events >= max_events) {
+        limited = `event limit ${max_events} reached`;
+        break;
+      }
+      if ((r !== "until" && r !== "event_limit") || engine.now >= end) break;
       if (opts.max_wall_ms !== undefined && performance.now() - t0 > opts.max_wall_ms) {
         limited = `wall-time limit ${opts.max_wall_ms} ms reached`;
         break;
@@ -309,6 +314,8 @@ export class Machine {
   report(wall_ms: number): RunResult {
     const k = this.k;
     const sched = k.sched;
+    // Charge what runs now up to the end, so runtime_ns is current.
+    if (sched instanceof Scheduler) for (const rq of sched.rqs) sched.update_curr(rq);
     const engine = k.engine;
     const tasks = [...sched.for_each_process()];
     const r: RunResult = {

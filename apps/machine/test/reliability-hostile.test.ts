@@ -251,22 +251,21 @@ describe("run limits", () => {
     expect(hang.stderr).toBe("");
   });
 
-  it("--max-events bounds a valid scenario that would take days of wall time (a 2 ns periodic task for an hour)", () => {
-    const path = write("yaml", "kernel: { cpus: 1 }\nduration: 1h\ntasks: [{ comm: storm, behavior: { periodic: { period: 2ns, run: 1ns } } }]\n");
+  it("--max-events bounds a valid scenario that would take days of wall time (a 2 us periodic task for an hour)", () => {
+    const path = write("yaml", "kernel: { cpus: 1 }\nduration: 1h\ntasks: [{ comm: storm, behavior: { periodic: { period: 2us, run: 1us } } }]\n");
     const r = ksim("run", path, "--json", "--max-events", "200000");
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { simulated_ns: number; events: number };
     expect(doc.events).toBe(200_000);
-    expect(doc.simulated_ns).toBeLessThan(1e6);
+    expect(doc.simulated_ns).toBeLessThan(1e9);
     expect(r.stderr).toMatch(/^ksim: run stopped early: event limit 200000 reached at \d+ ns simulated\n$/);
   });
 
-  it("--max-wall stops a 48-hour seed-stress run early (checked between slices of 1/200 of the duration)", () => {
+  it("--max-wall stops a 48-hour seed-stress run early (checked every 200000 events at most)", () => {
     const r = ksim("run", "seed-stress", "--json", "--duration", "48h", "--max-wall", "100ms");
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { simulated_ns: number };
     expect(doc.simulated_ns).toBeLessThan(48 * 3600e9);
-    expect(doc.simulated_ns % (864 * 1e9)).toBe(0);
     expect(r.stderr).toMatch(/^ksim: run stopped early: wall-time limit 100 ms reached at \d+ ns simulated\n$/);
   }, 30_000);
 
@@ -313,3 +312,14 @@ function bomb(): string {
   }
   return `${lines.join("\n")}\n`;
 }
+
+describe("workload lengths", () => {
+  it("a run, sleep or period under 1us is bad input naming the field", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "ksim-min-")), "s.yaml");
+    writeFileSync(path, "kernel: { cpus: 1 }\ntasks: [{ comm: storm, behavior: { periodic: { period: 2ns, run: 1ns } } }]\n");
+    let err = "";
+    const code = main(["run", path], { stdout: () => {}, stderr: (s) => void (err += s), exit: () => {} });
+    expect(code).toBe(2);
+    expect(err).toMatch(/tasks\[0\]\.behavior\.periodic\.period: expected a duration of at least 1us, got "2ns"/);
+  });
+});

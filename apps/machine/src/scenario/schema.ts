@@ -21,6 +21,7 @@ import {
   DurationError,
   cpu_event_from_name,
   cpu_event_name,
+  format_duration,
   parse_duration,
 } from "@ksim/core";
 import { z } from "zod";
@@ -127,6 +128,9 @@ function cpu_number() {
 const DURATION_DOC =
   'A duration: a number with a unit, one of ns, us, ms, s, m, h ("1500ms", "2.5s", "48h").';
 
+/** The shortest run, sleep or period a workload may have. */
+export const MIN_BEHAVIOR_NS = 1_000;
+
 /** A duration string parsed by core's parse_duration, to nanoseconds. */
 function duration(min_ns = 0) {
   return z
@@ -140,7 +144,7 @@ function duration(min_ns = 0) {
         return z.NEVER;
       }
       if (ns < min_ns) {
-        ctx.issues.push({ code: "custom", input: text, message: `expected a duration of at least ${min_ns}ns, got ${JSON.stringify(text)}` });
+        ctx.issues.push({ code: "custom", input: text, message: `expected a duration of at least ${format_duration(min_ns)}, got ${JSON.stringify(text)}` });
         return z.NEVER;
       }
       return ns;
@@ -269,8 +273,10 @@ const extra_notifier = strict({
 
 const behavior = strict({
   busy: z.literal(true, { error: (iss) => `expected true, got ${describe_value(iss.input)}` }).optional(),
-  cycle: strict({ run: duration(1), sleep: duration(1) }).optional(),
-  periodic: strict({ period: duration(1), run: duration(1) })
+  // At least 1us: a workload that runs or sleeps for nanoseconds would make
+  // the simulation dense without modelling anything a tick-based kernel does.
+  cycle: strict({ run: duration(MIN_BEHAVIOR_NS), sleep: duration(MIN_BEHAVIOR_NS) }).optional(),
+  periodic: strict({ period: duration(MIN_BEHAVIOR_NS), run: duration(MIN_BEHAVIOR_NS) })
     .check((ctx) => {
       if (ctx.issues.length === 0 && ctx.value.run > ctx.value.period) {
         ctx.issues.push({ code: "custom", path: ["run"], input: ctx.value.run, message: "expected run to be at most period" });

@@ -114,6 +114,11 @@ export function summarize(spec: ScenarioSpec, expected: Outcome, results: SeedRe
 export async function run_campaign(opts: CampaignOptions): Promise<CampaignSummary> {
   const t0 = performance.now();
   const prior = opts.out && opts.resume ? read_results(opts.out) : new Map<number, SeedResult>();
+  // A torn last line must not swallow the next result.
+  if (opts.out && opts.resume && existsSync(opts.out)) {
+    const text = readFileSync(opts.out, "utf8");
+    if (text.length > 0 && !text.endsWith("\n")) appendFileSync(opts.out, "\n");
+  }
   const results: SeedResult[] = opts.seeds.filter((s) => prior.has(s)).map((s) => prior.get(s)!);
   const todo = opts.seeds.filter((s) => !prior.has(s));
   let hangs = results.filter((r) => r.outcome === "hang").length;
