@@ -12,10 +12,9 @@
 import { randomBytes } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import type { Queue } from "bullmq";
-import { SingleBar } from "cli-progress";
 import { VERSION } from "../report/version.js";
 import type { Outcome, ScenarioSpec } from "../scenario/types.js";
-import { parse_seed_range, read_results, summarize } from "../stress/campaign.js";
+import { CampaignProgress, parse_seed_range, read_results, summarize } from "../stress/campaign.js";
 import type { CampaignSummary, SeedResult } from "../stress/types.js";
 import { open_link, open_queue, type QueueLink } from "./connection.js";
 import { QueueUsageError } from "./url.js";
@@ -195,28 +194,13 @@ async function follow(link: QueueLink, queue: Queue, meta: CampaignMeta, blocks:
   const results: SeedResult[] = [...opts.prior];
   const seen = new Set(results.map((r) => r.seed));
   const in_file = opts.out ? new Set(read_results(opts.out).keys()) : new Set<number>();
-  let hangs = results.filter((r) => r.outcome === "hang").length;
-  let bugs = results.filter((r) => r.outcome === "bug" || r.outcome === "error").length;
-  let sim_ns = 0;
-  const bar = opts.progress
-    ? new SingleBar({
-        stream: opts.progress,
-        format: "seeds {value}/{total} | hangs {hangs} | bugs {bugs} | {speed} sim-h/s | {duration_formatted}",
-        hideCursor: true,
-        clearOnComplete: true,
-      })
-    : null;
-  bar?.start(meta.runs + opts.prior.length, results.length, { hangs, bugs, speed: "0" });
+  const progress = new CampaignProgress(meta.runs + opts.prior.length, results, opts.progress);
   const finish = (r: SeedResult): void => {
     if (seen.has(r.seed)) return;
     seen.add(r.seed);
     results.push(r);
     if (opts.out && !in_file.has(r.seed)) appendFileSync(opts.out, `${JSON.stringify(r)}\n`);
-    if (r.outcome === "hang") hangs++;
-    if (r.outcome === "bug" || r.outcome === "error") bugs++;
-    sim_ns += r.simulated_ns;
-    const secs = (performance.now() - t0) / 1000;
-    bar?.increment(1, { hangs, bugs, speed: (sim_ns / 3.6e12 / Math.max(secs, 1e-3)).toFixed(1) });
+    progress.add(r);
     opts.on_result?.(r);
   };
 
@@ -244,7 +228,7 @@ async function follow(link: QueueLink, queue: Queue, meta: CampaignMeta, blocks:
       await Promise.race([pause(Math.min(2000, Math.max(200, pending.size / 5)), opts.signal), link.lost]);
     }
   } finally {
-    bar?.stop();
+    progress.stop();
   }
   return { results, complete: pending.size === 0 };
 }

@@ -9,15 +9,14 @@
  * back on the queue. A job that stalls more than `max_stalled` times fails,
  * and its seeds are reported with outcome "error".
  */
-import { existsSync } from "node:fs";
 import { hostname } from "node:os";
-import { fileURLToPath } from "node:url";
 import { type Job, Worker } from "bullmq";
 import { Piscina } from "piscina";
 import { VERSION } from "../report/version.js";
 import type { SeedJob, SeedResult } from "../stress/types.js";
 import type { QueueJobData } from "./campaign.js";
 import { client_message, open_link, open_queue, queue_name } from "./connection.js";
+import { worker_exec_argv, worker_file } from "../stress/campaign.js";
 
 export interface QueueWorkerOptions {
   /** redis://[:password@]HOST:PORT/DB */
@@ -45,28 +44,7 @@ export const DEFAULT_LOCK_DURATION_MS = 15_000;
 export const DEFAULT_STALLED_INTERVAL_MS = 10_000;
 export const DEFAULT_MAX_STALLED = 3;
 
-function stress_worker_file(): string {
-  const here = new URL("../stress/worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(here))) return fileURLToPath(here);
-  // Running from the TypeScript sources (tests): use the built worker.
-  return fileURLToPath(new URL("../../dist/stress/worker.js", import.meta.url));
-}
 
-/** The parent's node flags, less resolution conditions (a test runner's "source" would reach the built worker). */
-function worker_exec_argv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--conditions" || a === "-C") {
-      i++;
-      continue;
-    }
-    if (a.startsWith("--conditions=") || a.startsWith("-C=")) continue;
-    out.push(a);
-  }
-  return out;
-}
 
 /** A job's data, checked before any seed runs: a bad job fails (its seeds report "error"). */
 function check_job(data: unknown): QueueJobData {
@@ -95,7 +73,7 @@ export async function run_queue_worker(opts: QueueWorkerOptions): Promise<void> 
   await (await open_queue(link)).close();
 
   const pool = new Piscina<SeedJob, SeedResult>({
-    filename: stress_worker_file(),
+    filename: worker_file(),
     execArgv: worker_exec_argv(),
     minThreads: opts.jobs,
     maxThreads: opts.jobs,

@@ -70,7 +70,7 @@ export function read_results(file: string): Map<number, SeedResult> {
  * The parent's node flags, less any resolution conditions: a test runner's
  * "source" condition would point the built worker at TypeScript sources.
  */
-function worker_exec_argv(): string[] {
+export function worker_exec_argv(): string[] {
   const out: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
@@ -85,11 +85,47 @@ function worker_exec_argv(): string[] {
   return out;
 }
 
-function worker_file(): string {
+/** The built piscina worker that runs one seed per task. */
+export function worker_file(): string {
   const here = new URL("./worker.js", import.meta.url);
   if (existsSync(fileURLToPath(here))) return fileURLToPath(here);
   // Running from the TypeScript sources (tests): use the built worker.
   return fileURLToPath(new URL("../../dist/stress/worker.js", import.meta.url));
+}
+
+/** A campaign's progress bar (on a terminal) and its running counts. */
+export class CampaignProgress {
+  private hangs: number;
+  private bugs: number;
+  private sim_ns = 0;
+  private readonly t0 = performance.now();
+  private readonly bar: SingleBar | null;
+
+  constructor(total: number, done: readonly SeedResult[], stream: NodeJS.WritableStream | undefined) {
+    this.hangs = done.filter((r) => r.outcome === "hang").length;
+    this.bugs = done.filter((r) => r.outcome === "bug" || r.outcome === "error").length;
+    this.bar = stream
+      ? new SingleBar({
+          stream,
+          format: "seeds {value}/{total} | hangs {hangs} | bugs {bugs} | {speed} sim-h/s | {duration_formatted}",
+          hideCursor: true,
+          clearOnComplete: true,
+        })
+      : null;
+    this.bar?.start(total, done.length, { hangs: this.hangs, bugs: this.bugs, speed: "0" });
+  }
+
+  add(r: SeedResult): void {
+    if (r.outcome === "hang") this.hangs++;
+    if (r.outcome === "bug" || r.outcome === "error") this.bugs++;
+    this.sim_ns += r.simulated_ns;
+    const secs = (performance.now() - this.t0) / 1000;
+    this.bar?.increment(1, { hangs: this.hangs, bugs: this.bugs, speed: (this.sim_ns / 3.6e12 / Math.max(secs, 1e-3)).toFixed(1) });
+  }
+
+  stop(): void {
+    this.bar?.stop();
+  }
 }
 
 export function summarize(spec: ScenarioSpec, expected: Outcome, results: SeedResult[], wall_ms: number): CampaignSummary {
@@ -121,27 +157,12 @@ export async function run_campaign(opts: CampaignOptions): Promise<CampaignSumma
   }
   const results: SeedResult[] = opts.seeds.filter((s) => prior.has(s)).map((s) => prior.get(s)!);
   const todo = opts.seeds.filter((s) => !prior.has(s));
-  let hangs = results.filter((r) => r.outcome === "hang").length;
-  let bugs = results.filter((r) => r.outcome === "bug" || r.outcome === "error").length;
-  let sim_ns = 0;
-  const bar = opts.progress
-    ? new SingleBar({
-        stream: opts.progress,
-        format: "seeds {value}/{total} | hangs {hangs} | bugs {bugs} | {speed} sim-h/s | {duration_formatted}",
-        hideCursor: true,
-        clearOnComplete: true,
-      })
-    : null;
-  bar?.start(opts.seeds.length, results.length, { hangs, bugs, speed: "0" });
+  const progress = new CampaignProgress(opts.seeds.length, results, opts.progress);
 
   const finish = (r: SeedResult): void => {
     results.push(r);
     if (opts.out) appendFileSync(opts.out, `${JSON.stringify(r)}\n`);
-    if (r.outcome === "hang") hangs++;
-    if (r.outcome === "bug" || r.outcome === "error") bugs++;
-    sim_ns += r.simulated_ns;
-    const secs = (performance.now() - t0) / 1000;
-    bar?.increment(1, { hangs, bugs, speed: (sim_ns / 3.6e12 / Math.max(secs, 1e-3)).toFixed(1) });
+    progress.add(r);
     opts.on_result?.(r);
   };
   const job = (seed: number): SeedJob => ({
@@ -194,7 +215,7 @@ export async function run_campaign(opts: CampaignOptions): Promise<CampaignSumma
       }
     }
   } finally {
-    bar?.stop();
+    progress.stop();
   }
   return summarize(opts.spec, opts.expected, results, performance.now() - t0);
 }
