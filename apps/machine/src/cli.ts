@@ -437,7 +437,8 @@ function invoked_directly(): boolean {
   }
 }
 
-if (invoked_directly()) {
+/** Runs `ksim` on this process's arguments and streams (the bin's entry). */
+export function run_cli(): void {
   // `ksim list | head -1` closes the pipe early; that is not an error.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(EXIT_OK);
@@ -452,3 +453,5 @@ if (invoked_directly()) {
     },
   });
 }
+
+if (invoked_directly()) run_cli();
