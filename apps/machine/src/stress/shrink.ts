@@ -107,28 +107,48 @@ export function shrink(original: ScenarioSpec, seed: number, opts: ShrinkOptions
       log(`no jitter for ${t.comm}`);
     }
   }
-  // 3. ddmin over the operations that are left.
-  let n = 2;
-  while (best.script.length >= 2 && runs < max_runs) {
-    const ops = best.script;
-    const size = Math.ceil(ops.length / n);
-    let reduced = false;
-    for (let i = 0; i < ops.length && !reduced; i += size) {
-      const complement = [...ops.slice(0, i), ...ops.slice(i + size)];
-      const cand = with_ops(best, complement);
-      if (complement.length > 0 && fails(cand)) {
+  // 3 and 4, repeated while either makes progress.
+  for (let before_pass = Infinity; best.script.length < before_pass && runs < max_runs; ) {
+    before_pass = best.script.length;
+    // 3. Whole down/up round trips first: removing one keeps every later
+    // operation meeting the CPUs in the state it met them in.
+    for (let i = 0; i < best.script.length - 1 && runs < max_runs; ) {
+      const ops = best.script;
+      const a = ops[i]!;
+      const j = a.op === "cpu_down" ? ops.findIndex((o, k) => k > i && o.cpu === a.cpu) : -1;
+      if (j < 0 || ops[j]!.op !== "cpu_up" || j === ops.length - 1) {
+        i++;
+        continue;
+      }
+      const cand = with_ops(best, ops.filter((_, k) => k !== i && k !== j));
+      if (fails(cand)) {
         best = cand;
-        n = Math.max(n - 1, 2);
-        reduced = true;
-        log(`removed ${size} operation(s): ${best.script.length} left`);
+        log(`removed cpu_down/cpu_up(${a.cpu}) at ${(a.at_ns / NSEC_PER_SEC).toFixed(1)} s: ${best.script.length} left`);
+      } else i++;
+    }
+    // 4. ddmin over the operations that are left.
+    let n = 2;
+    while (best.script.length >= 2 && runs < max_runs) {
+      const ops = best.script;
+      const size = Math.ceil(ops.length / n);
+      let reduced = false;
+      for (let i = 0; i < ops.length && !reduced; i += size) {
+        const complement = [...ops.slice(0, i), ...ops.slice(i + size)];
+        const cand = with_ops(best, complement);
+        if (complement.length > 0 && fails(cand)) {
+          best = cand;
+          n = Math.max(n - 1, 2);
+          reduced = true;
+          log(`removed ${size} operation(s): ${best.script.length} left`);
+        }
+      }
+      if (!reduced) {
+        if (n >= ops.length) break;
+        n = Math.min(ops.length, n * 2);
       }
     }
-    if (!reduced) {
-      if (n >= ops.length) break;
-      n = Math.min(ops.length, n * 2);
-    }
   }
-  // 4. Fewer CPUs: just enough for every CPU still named.
+  // 5. Fewer CPUs: just enough for every CPU still named.
   const cpus = max_cpu_used(best) + 1;
   if (cpus < best.kernel.cpus) {
     const cand = { ...best, kernel: { ...best.kernel, cpus } };
@@ -137,12 +157,17 @@ export function shrink(original: ScenarioSpec, seed: number, opts: ShrinkOptions
       log(`${cpus} CPUs`);
     }
   }
-  // 5. The run lasts until just after the report.
+  // 6. The run lasts until just after the report.
   const r = new Machine(best).run();
   runs++;
   if (r.hang) best = { ...best, duration_ns: Math.min(best.duration_ns, r.hang.detected_at_ns + NSEC_PER_SEC) };
   const after = { ops: best.script.length, tasks: best.tasks.length, cpus: best.kernel.cpus, duration_ns: best.duration_ns };
   return { scenario: to_file(best, original.name, seed, target, r0), signature: target, runs, before, after };
+}
+
+/** Seconds with up to nine decimals: exact, and easier to read than "6554552.283us". */
+function secs(ns: number): string {
+  return ns % 1_000_000 === 0 ? format_duration(ns) : `${(ns / NSEC_PER_SEC).toFixed(9).replace(/0+$/, "")}s`;
 }
 
 function behavior_out(b: Behavior): Record<string, unknown> {
@@ -162,7 +187,7 @@ export function to_file(s: ScenarioSpec, from: string, seed: number, sig: string
     name: `${from}-seed${seed}-min`,
     description: `Shrunk from ${from} seed ${seed} (${r0.outcome} at ${((r0.hang?.detected_at_ns ?? r0.simulated_ns) / NSEC_PER_SEC).toFixed(1)} s): ${sig}`,
     seed: s.seed,
-    duration: format_duration(s.duration_ns),
+    duration: secs(s.duration_ns),
     kernel: { ...s.kernel },
     ...(s.notifiers.length
       ? {
@@ -184,7 +209,7 @@ export function to_file(s: ScenarioSpec, from: string, seed: number, sig: string
       behavior: behavior_out(t.behavior),
       ...(t.jitter ? { jitter: t.jitter } : {}),
     })),
-    script: s.script.map((o) => ({ at: format_duration(o.at_ns), [o.op]: o.cpu, on: o.on })),
+    script: s.script.map((o) => ({ at: secs(o.at_ns), [o.op]: o.cpu, on: o.on })),
     expect: { outcome: r0.outcome },
   };
 }
