@@ -87,10 +87,10 @@ function dmesg_line(ns: number, text: string): string {
 export class Machine {
   readonly k: Kernel;
   readonly dmesg: string[] = [];
-  readonly cpuhp: CpuhpStress | null = null;
+  /** The hotplug task, once kernel_init has started user space (null without script or stress). */
+  cpuhp: CpuhpStress | null = null;
   readonly hung_task: HungTaskDetector;
   private hang: HangInfo | null = null;
-  private readonly cpuhp_holder: { v: CpuhpStress | null } = { v: null };
 
   constructor(
     readonly spec: ScenarioSpec,
@@ -184,14 +184,13 @@ export class Machine {
     for (const t of this.spec.tasks) create_workload_task(k, t, k.prng(`task/${t.comm}`), { time_base_ns: 0 });
     for (const spec of this.opts.tasks ?? []) k.sched.wake_up_new_task(k.sched.create_task(spec));
     if (this.spec.script.length > 0 || this.spec.stress) {
-      this.cpuhp_holder.v = new CpuhpStress(k, {
+      this.cpuhp = new CpuhpStress(k, {
         script: this.spec.script,
         stress: this.spec.stress?.hotplug ?? null,
         prng: k.prng("stress"),
         time_base_ns: 0,
         ...(this.opts.cpuhp_records !== undefined ? { max_records: this.opts.cpuhp_records } : {}),
       });
-      (this as { cpuhp: CpuhpStress | null }).cpuhp = this.cpuhp_holder.v;
     }
     // /sbin/init waits for its children forever.
     current().state = "S";

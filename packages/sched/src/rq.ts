@@ -112,8 +112,18 @@ export class CfsRq {
 
   /** pick_next_entity(): the smallest vruntime; the earliest queued among equals. */
   leftmost(): TaskStruct | null {
-    let best: TaskStruct | null = null;
-    for (const t of this.tasks) if (best === null || t.se.vruntime < best.se.vruntime) best = t;
+    const tasks = this.tasks;
+    const n = tasks.length;
+    if (n === 0) return null;
+    let best = tasks[0]!;
+    let v = best.se.vruntime;
+    for (let i = 1; i < n; i++) {
+      const t = tasks[i]!;
+      if (t.se.vruntime < v) {
+        best = t;
+        v = t.se.vruntime;
+      }
+    }
     return best;
   }
 
