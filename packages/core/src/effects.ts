@@ -57,11 +57,16 @@ export function* sched_yield(): KernelCall {
  * stop_machine callbacks). A blocking call there is the kernel's
  * "scheduling while atomic" BUG.
  */
-export function run_atomic<T>(call: KernelCall<T>, what: string): T {
+export function run_atomic<T>(call: KernelCall<T>, what: string | (() => string)): T {
   ctx.atomic++;
   try {
     const r = call.next();
-    if (r.done !== true) BUG(`scheduling while atomic: ${what} blocked or consumed CPU time with interrupts off`);
+    if (r.done !== true) {
+      // Name the culprit while the call is still suspended in it, then unwind its finally blocks.
+      const name = typeof what === "function" ? what() : what;
+      call.return(undefined as T);
+      BUG(`scheduling while atomic: ${name} blocked or consumed CPU time with interrupts off`);
+    }
     return r.value;
   } finally {
     ctx.atomic--;

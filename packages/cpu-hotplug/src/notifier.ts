@@ -178,27 +178,9 @@ export class RawNotifierHead {
    * while atomic" BUG.
    */
   raw_notifier_call_chain_atomic(action: number, v: number, nr_to_call = -1, nr_calls: NrCalls | null = null): number {
-    let ret = NOTIFY_DONE;
-    const w = this.walk_begin(action, v, nr_to_call);
-    try {
-      let nl = this.head;
-      while (nl !== null && w.nr_to_call !== 0) {
-        const nb = nl.nb;
-        w.next = nl.next;
-        w.current = nb;
-        this.observer?.notifier_call_begin(nb, action, v);
-        ret = run_atomic(nb.notifier_call(nb, action, v), `${nb.name} at ${this.action_name(action)}`);
-        this.observer?.notifier_call_end(nb, action, v, ret);
-        w.current = null;
-        if (nr_calls) nr_calls.value++;
-        if ((ret & NOTIFY_STOP_MASK) === NOTIFY_STOP_MASK) break;
-        nl = w.next;
-        w.nr_to_call--;
-      }
-    } finally {
-      this.walk_end(w);
-    }
-    return ret;
+    const walk = this.__raw_notifier_call_chain(action, v, nr_to_call, nr_calls);
+    const walks = this.walks;
+    return run_atomic(walk, () => `${walks[walks.length - 1]?.current?.name ?? "a notifier"} at ${this.action_name(action)}`);
   }
 
   private walk_begin(action: number, v: number, nr_to_call: number): WalkState {
