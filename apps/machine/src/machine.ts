@@ -17,6 +17,7 @@ import {
   SCHEDULE,
   TraceBus,
   current,
+  in_irq,
   rt_policy,
   wait_node_name,
   WaitForGraph,
@@ -36,7 +37,7 @@ import {
 import { CpuHotplug } from "@ksim/cpu-hotplug";
 import { Hrtimers } from "@ksim/hrtimer";
 import { Kthreads } from "@ksim/kthread";
-import { migration_init, sched_init_smp, Scheduler } from "@ksim/sched";
+import { migration_init, sched_init_smp, Scheduler, type SchedParams } from "@ksim/sched";
 import { CpuhpStress } from "./kernel/cpuhp_stress.js";
 import { HungTaskDetector } from "./kernel/hung_task.js";
 import { KstopMachine } from "./kernel/stop_machine.js";
@@ -79,6 +80,21 @@ interface HangInfo {
   hung: TaskStruct[];
 }
 
+/** The scheduler's parameters of a scenario's kernel section. */
+export function sched_params(spec: ScenarioSpec): SchedParams {
+  const kp = spec.kernel;
+  const prio = kp.notifier_priority;
+  return {
+    nr_cpus: kp.cpus,
+    sched_rt_runtime_us: kp.sched_rt_runtime_us,
+    sched_rt_period_us: kp.sched_rt_period_us,
+    rt_runtime_share: kp.rt_runtime_share,
+    migration_thread_stop: kp.migration_thread_stop,
+    ...(prio.migration_call !== undefined ? { migration_call_priority: prio.migration_call } : {}),
+    ...(prio.update_runtime !== undefined ? { update_runtime_priority: prio.update_runtime } : {}),
+  };
+}
+
 /** printk: the kernel log, with dmesg's timestamps. */
 function dmesg_line(ns: number, text: string): string {
   return `[${format_trace_ts(ns)}] ${text}`;
@@ -112,15 +128,7 @@ export class Machine {
     const prio = kp.notifier_priority;
     k.sched =
       opts.sched?.(k, spec) ??
-      new Scheduler(k, {
-        nr_cpus: kp.cpus,
-        sched_rt_runtime_us: kp.sched_rt_runtime_us,
-        sched_rt_period_us: kp.sched_rt_period_us,
-        rt_runtime_share: kp.rt_runtime_share,
-        migration_thread_stop: kp.migration_thread_stop,
-        ...(prio.migration_call !== undefined ? { migration_call_priority: prio.migration_call } : {}),
-        ...(prio.update_runtime !== undefined ? { update_runtime_priority: prio.update_runtime } : {}),
-      });
+      new Scheduler(k, sched_params(spec));
     k.hotplug = opts.hotplug?.(k, spec) ?? new CpuHotplug(k, { nr_cpus: kp.cpus, boot_cpu: 0, log_limit: 10_000 });
     k.hrtimer =
       opts.hrtimer?.(k, spec) ??
@@ -159,9 +167,7 @@ export class Machine {
     } else init_of(sched);
     const init = sched.create_task({ comm: "init", cpu: 0, threadfn: () => this.kernel_init() });
     (k.kthread as { init?: () => unknown }).init?.call(k.kthread);
-    sched.irq_enter(0);
-    sched.wake_up_new_task(init);
-    sched.irq_exit(0);
+    in_irq(sched, 0, () => sched.wake_up_new_task(init));
     // Boot takes no simulated time: every step of it runs at t = 0.
     k.engine.run(0);
     if (k.engine.bug) return;

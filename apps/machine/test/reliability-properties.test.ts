@@ -11,7 +11,7 @@ import { Scheduler, type SchedParams } from "@ksim/sched";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify as to_yaml } from "yaml";
-import { Machine } from "../src/machine.js";
+import { Machine, sched_params } from "../src/machine.js";
 import type { RunResult } from "../src/result.js";
 import { parse_scenario, type ScenarioSpec } from "../src/scenario/index.js";
 
@@ -43,17 +43,7 @@ class WatchedScheduler extends Scheduler {
 }
 
 function watched(k: Kernel, spec: ScenarioSpec): WatchedScheduler {
-  const kp = spec.kernel;
-  const prio = kp.notifier_priority;
-  return new WatchedScheduler(k, {
-    nr_cpus: kp.cpus,
-    sched_rt_runtime_us: kp.sched_rt_runtime_us,
-    sched_rt_period_us: kp.sched_rt_period_us,
-    rt_runtime_share: kp.rt_runtime_share,
-    migration_thread_stop: kp.migration_thread_stop,
-    ...(prio.migration_call !== undefined ? { migration_call_priority: prio.migration_call } : {}),
-    ...(prio.update_runtime !== undefined ? { update_runtime_priority: prio.update_runtime } : {}),
-  });
+  return new WatchedScheduler(k, sched_params(spec));
 }
 
 // ---- random scenario documents ------------------------------------------------

@@ -1,5 +1,5 @@
 /** The scheduler over core's simple hrtimer and kthread stand-ins (no sibling packages). */
-import type { Kernel, TaskStruct } from "@ksim/core";
+import { in_irq, type Kernel, type TaskStruct } from "@ksim/core";
 import type { FakeHotplug} from "@ksim/core/testing";
 import { make_test_kernel, SimpleHrtimers, SimpleKthreads, type TestKernel } from "@ksim/core/testing";
 import { Scheduler, type SchedParams } from "../src/index.js";
@@ -28,11 +28,6 @@ export function make_sched_kernel(params: Omit<SchedParams, "nr_cpus"> & { cpus?
 /** Create a task and wake it from `cpu`'s context, as a timer interrupt there would. */
 export function spawn_on(k: Kernel, cpu: number, spec: Parameters<Kernel["sched"]["create_task"]>[0]): TaskStruct {
   const p = k.sched.create_task({ cpu, ...spec });
-  k.sched.irq_enter(cpu);
-  try {
-    k.sched.wake_up_new_task(p);
-  } finally {
-    k.sched.irq_exit(cpu);
-  }
+  in_irq(k.sched, cpu, () => k.sched.wake_up_new_task(p));
   return p;
 }

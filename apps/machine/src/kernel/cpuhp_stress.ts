@@ -18,6 +18,7 @@ import {
   type TaskStruct,
 } from "@ksim/core";
 import type { ScriptOp, StressHotplug } from "../scenario/types.js";
+import { start_task_at } from "./workload.js";
 
 /** One write to .../cpuN/online, as the task saw it. */
 export interface CpuhpStressOp {
@@ -100,17 +101,7 @@ export class CpuhpStress {
       if (m) this.k.sched.set_cpus_allowed_ptr(this.task, m);
     });
     // Started like a process forked from a shell on that CPU.
-    const p = this.task;
-    const start = new SimEvent("cpuhp-stress/start", () => {
-      const cpu = k.hotplug.cpu_online(first_on) ? first_on : k.hotplug.cpu_online_mask.first();
-      k.sched.irq_enter(cpu);
-      try {
-        k.sched.wake_up_new_task(p);
-      } finally {
-        k.sched.irq_exit(cpu);
-      }
-    });
-    k.engine.schedule(start, this.time_base);
+    start_task_at(k, this.task, first_on, this.time_base);
   }
 
   private *body(): KernelCall<number> {

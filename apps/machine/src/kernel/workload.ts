@@ -6,6 +6,7 @@
  */
 import {
   CpuMask,
+  in_irq,
   EFFECT_RUN,
   EFFECT_SLEEP,
   SimEvent,
@@ -36,6 +37,18 @@ export interface WorkloadOptions {
 }
 
 /**
+ * The first wake-up of a new task at `at`, from an interrupt on `cpu` (or
+ * on the first online CPU if that one is down then), as a timer there would.
+ */
+export function start_task_at(k: Kernel, p: TaskStruct, cpu: number, at: number): void {
+  const ev = new SimEvent(`start/${p.comm}`, () => {
+    const on = k.hotplug.cpu_online(cpu) ? cpu : k.hotplug.cpu_online_mask.first();
+    in_irq(k.sched, on, () => k.sched.wake_up_new_task(p));
+  });
+  k.engine.schedule(ev, at);
+}
+
+/**
  * Creates the task of a workload entry, asleep, and arms its first wake-up.
  * `prng` is the task's own stream; nothing else draws from it.
  */
@@ -55,17 +68,7 @@ export function create_workload_task(k: Kernel, spec: WorkloadTask, prng: Prng, 
     cpu: first,
     threadfn: () => workload_body(k, b, spec.jitter, prng, release_at),
   });
-  // The first wake-up, from an interrupt on that CPU (or the first online one).
-  const ev = new SimEvent(`start/${spec.comm}`, () => {
-    const cpu = k.hotplug.cpu_online(first) ? first : k.hotplug.cpu_online_mask.first();
-    k.sched.irq_enter(cpu);
-    try {
-      k.sched.wake_up_new_task(p);
-    } finally {
-      k.sched.irq_exit(cpu);
-    }
-  });
-  k.engine.schedule(ev, release_at);
+  start_task_at(k, p, first, release_at);
   return p;
 }
 

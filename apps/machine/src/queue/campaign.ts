@@ -14,7 +14,7 @@ import { appendFileSync } from "node:fs";
 import type { Queue } from "bullmq";
 import { VERSION } from "../report/version.js";
 import type { Outcome, ScenarioSpec } from "../scenario/types.js";
-import { CampaignProgress, parse_seed_range, read_results, summarize } from "../stress/campaign.js";
+import { CampaignProgress, parse_seed_range, read_results, summarize, type CampaignBase } from "../stress/campaign.js";
 import type { CampaignSummary, SeedResult } from "../stress/types.js";
 import { open_link, open_queue, type QueueLink } from "./connection.js";
 import { QueueUsageError } from "./url.js";
@@ -233,23 +233,12 @@ async function follow(link: QueueLink, queue: Queue, meta: CampaignMeta, blocks:
   return { results, complete: pending.size === 0 };
 }
 
-export interface QueuedCampaignOptions {
+export interface QueuedCampaignOptions extends CampaignBase {
   /** redis://[:password@]HOST:PORT/DB */
   url: string;
-  spec: ScenarioSpec;
-  seeds: readonly number[];
-  expected: Outcome;
   /** Seeds per job (default 1). */
   block?: number;
   replay: ReplayInfo;
-  out?: string;
-  resume?: boolean;
-  max_events?: number;
-  max_wall_ms?: number;
-  progress?: NodeJS.WritableStream;
-  /** Stop following; the campaign goes on on the workers. */
-  signal?: AbortSignal;
-  on_result?: (r: SeedResult) => void;
   /** Told the campaign once it is on the queue, before any result. */
   on_created?: (meta: CampaignMeta, link: QueueLink) => void;
   log?: (line: string) => void;

@@ -14,11 +14,10 @@ import type { Outcome, ScenarioSpec } from "../scenario/types.js";
 import { run_seed } from "./run_seed.js";
 import type { CampaignSummary, SeedJob, SeedResult } from "./types.js";
 
-export interface CampaignOptions {
+/** What every campaign takes, run here or through a queue. */
+export interface CampaignBase {
   spec: ScenarioSpec;
   seeds: readonly number[];
-  /** Worker threads; 0 runs the seeds one by one in this thread. */
-  jobs: number;
   expected: Outcome;
   /** Append each result to this JSONL file as it finishes. */
   out?: string;
@@ -28,9 +27,14 @@ export interface CampaignOptions {
   max_wall_ms?: number;
   /** Draw a progress bar here (a terminal). */
   progress?: NodeJS.WritableStream;
-  /** Stop handing out seeds; finished ones are kept. */
+  /** Stop handing out (or following) seeds; finished ones are kept. */
   signal?: AbortSignal;
   on_result?: (r: SeedResult) => void;
+}
+
+export interface CampaignOptions extends CampaignBase {
+  /** Worker threads; 0 runs the seeds one by one in this thread. */
+  jobs: number;
 }
 
 /** "1..20" or "7" or "1,5,9" to a list of seeds. */
