@@ -517,8 +517,4 @@ export abstract class ProcessExecutor implements SchedOps {
   /** A hook for the policy when a task exits. */
   protected task_exited(_p: TaskStruct): void {}
 
-  /** Start the CPU's loop: run whatever is runnable. */
-  kick(cpu: number): void {
-    this.resched_curr(this.rq(cpu));
-  }
 }

@@ -219,6 +219,8 @@ export interface SchedOps {
   cpu_curr(cpu: number): TaskStruct;
   /** Every task ever created but the idle tasks, in pid order. */
   for_each_process(): Iterable<TaskStruct>;
+  /** resched_cpu(): make `cpu` call schedule() (an IPI; a CPU coming up starts its idle loop). */
+  resched_cpu(cpu: number): void;
   /** An interrupt on `cpu`: account what runs there, enter irq context. */
   irq_enter(cpu: number): void;
   irq_exit(cpu: number): void;

@@ -23,7 +23,6 @@ export interface TraceEvents {
   sched_process_exit: { comm: string; pid: number; prio: number };
   sched_rt_throttle: { rt_time: number; rt_runtime: number };
   sched_rt_unthrottle: { rt_time: number; rt_runtime: number };
-  sched_rt_runtime: { rt_time: number; rt_runtime: number };
   hrtimer_start: { hrtimer: string; function: string; expires: number; softexpires: number };
   hrtimer_expire_entry: { hrtimer: string; now: number; function: string };
   hrtimer_expire_exit: { hrtimer: string };

@@ -479,8 +479,8 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
       ctx.task = saved_task;
       ctx.cpu = saved_cpu;
     }
-    // The new CPU's idle loop calls schedule(); SchedOps has no such entry, so use the executor's if it has one.
-    (this.k.sched as { kick?: (cpu: number) => void }).kick?.(cpu);
+    // The new CPU's idle loop calls schedule().
+    this.k.sched.resched_cpu(cpu);
     return 0;
   }
 

@@ -2,7 +2,6 @@ import {
   BUG,
   BUG_ON,
   CpuMask,
-  ctx,
   HRTIMER_NORESTART,
   HRTIMER_RESTART,
   HrTimer,
@@ -637,8 +636,4 @@ export class Scheduler extends ProcessExecutor {
     if (t !== null && this.k.hrtimer.hrtimer_is_queued(t)) this.k.hrtimer.hrtimer_try_to_cancel(t);
   }
 
-  /** The CPU code runs on now; -1 outside any context. */
-  protected this_cpu(): number {
-    return ctx.cpu;
-  }
 }

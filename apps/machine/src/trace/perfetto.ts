@@ -128,9 +128,8 @@ export class PerfettoSink implements TraceSink {
         break;
       case "sched_rt_throttle":
       case "sched_rt_unthrottle":
-      case "sched_rt_runtime":
         this.emit({ name: `CPU ${rec.cpu} rt_time`, ph: "C", ts: us(rec.ts), pid: MACHINE_PID, args: { ms: num(f, "rt_time") / 1e6 } });
-        if (rec.event !== "sched_rt_runtime") this.instant(rec.event, "sched", cpu_tid, rec.ts, { ...f });
+        this.instant(rec.event, "sched", cpu_tid, rec.ts, { ...f });
         break;
       case "cpuhp_notify":
         this.instant(`${str(f, "event")} ${str(f, "notifier")}`, "hotplug", TID_HOTPLUG, rec.ts, { ...f, on_cpu: rec.cpu });
