@@ -13,7 +13,7 @@
  */
 import {
   cpu_event_name,
-  ctx,
+  exec_context,
   NOTIFY_OK,
   smp_processor_id,
   type CpuMask,
@@ -29,6 +29,7 @@ export class IdealStopMachine implements StopMachineOps {
 
   *stop_machine(fn: () => number, cpus: CpuMask): KernelCall<number> {
     this.calls++;
+    const ctx = exec_context();
     const saved = ctx.cpu;
     ctx.cpu = cpus.first();
     ctx.atomic++; // local_irq_disable(): fn may not block

@@ -1,61 +1,74 @@
 /**
- * start_kernel for ksim: constructs the subsystems through their
- * interfaces, boots CPU 0, brings the others up with cpu_up, starts the
- * workload and the hotplug task, runs the engine, and reports.
+ * A ksim machine: assembles a kernel from subsystem factories (each with
+ * its initcalls), boots it through core's start_kernel, starts the
+ * scenario's user space, runs the engine, and reports. It knows no
+ * subsystem's internals: only the interfaces of @ksim/core.
  */
 import {
+  assemble_kernel,
+  CPU_HOTPLUG,
   CPU_TASKS_FROZEN,
   cpu_event_name,
   Engine,
   format_trace_ts,
+  HRTIMER,
   HrTimer,
   HRTIMER_NORESTART,
+  KTHREAD,
   NOTIFY_BAD,
   NOTIFY_OK,
+  notifier_from_errno,
   NSEC_PER_SEC,
   Prng,
+  PRIO_TO_NICE,
+  rt_policy,
+  SCHED,
   SCHEDULE,
+  start_kernel,
+  STOP_MACHINE,
   TraceBus,
   current,
-  in_irq,
-  rt_policy,
+  wait_node_info,
   wait_node_name,
-  WaitForGraph,
-  PRIO_TO_NICE,
-  type CpuHotplugOps,
-  type HrtimerOps,
+  type Assembly,
   type Kernel,
   type KernelCall,
-  type KthreadOps,
   type NotifierBlock,
-  type SchedOps,
-  type StopMachineOps,
+  type ServiceKey,
+  type Subsystem,
+  type SubsystemFactory,
   type TaskSpec,
   type TaskStruct,
   type TraceSink,
 } from "@ksim/core";
-import { CpuHotplug } from "@ksim/cpu-hotplug";
-import { Hrtimers } from "@ksim/hrtimer";
-import { Kthreads } from "@ksim/kthread";
-import { migration_init, sched_init_smp, Scheduler, type SchedParams } from "@ksim/sched";
 import { CpuhpStress } from "./kernel/cpuhp_stress.js";
-import { HungTaskDetector } from "./kernel/hung_task.js";
-import { KstopMachine } from "./kernel/stop_machine.js";
+import { HUNG_TASK } from "./kernel/hung_task.js";
 import { create_workload_task } from "./kernel/workload.js";
+import { kernel_assembly, kernel_version, type SubsystemName } from "./kernels.js";
 import { VERSION } from "./report/version.js";
-import type { CycleEdge, HungTask, RunResult } from "./result.js";
+import type { CycleEdge, HangDetector, HungTask, RunResult } from "./result.js";
 import type { ExtraNotifier, Outcome, ScenarioSpec } from "./scenario/types.js";
 
-/** A subsystem the machine may be given instead of its own. */
-type Factory<T> = (k: Kernel, spec: ScenarioSpec) => T;
+/** An implementation of one service alone, with no initcalls of its own. */
+type OpsFactory<T> = (k: Kernel, spec: ScenarioSpec) => T;
 
 export interface MachineOptions {
-  /** Replace any subsystem with another implementation of its interface. */
-  sched?: Factory<SchedOps & { init?(): void }>;
-  hrtimer?: Factory<HrtimerOps & { init?(): void }>;
-  hotplug?: Factory<CpuHotplugOps & { init?(): void }>;
-  kthread?: Factory<KthreadOps & { init?(): TaskStruct | null }>;
-  stop_machine?: Factory<StopMachineOps & { init?(): void }>;
+  /**
+   * Replace any subsystem, by name, with another factory: its ops, its
+   * initcalls and its implementation name all come from the replacement.
+   */
+  subsystems?: Partial<Record<SubsystemName, SubsystemFactory>>;
+  /** Subsystems the kernel's assembly does not have (a workqueue, softirqs, ...), booted after it. */
+  extra_subsystems?: SubsystemFactory[];
+  /**
+   * Replace only a service's ops (no initcalls run for it). Use
+   * `subsystems` to keep boot steps, e.g. the scheduler's migration_init.
+   */
+  sched?: OpsFactory<Kernel["sched"]>;
+  hrtimer?: OpsFactory<Kernel["hrtimer"]>;
+  hotplug?: OpsFactory<Kernel["hotplug"]>;
+  kthread?: OpsFactory<Kernel["kthread"]>;
+  stop_machine?: OpsFactory<Kernel["stop_machine"]>;
   /** Extra notifiers on the CPU chain, registered after boot (as a module would). */
   notifiers?: NotifierBlock[];
   /** Extra tasks, created and woken right after boot. */
@@ -77,22 +90,8 @@ export interface RunOptions {
 
 interface HangInfo {
   detected_at_ns: number;
+  detected_by: HangDetector;
   hung: TaskStruct[];
-}
-
-/** The scheduler's parameters of a scenario's kernel section. */
-export function sched_params(spec: ScenarioSpec): SchedParams {
-  const kp = spec.kernel;
-  const prio = kp.notifier_priority;
-  return {
-    nr_cpus: kp.cpus,
-    sched_rt_runtime_us: kp.sched_rt_runtime_us,
-    sched_rt_period_us: kp.sched_rt_period_us,
-    rt_runtime_share: kp.rt_runtime_share,
-    migration_thread_stop: kp.migration_thread_stop,
-    ...(prio.migration_call !== undefined ? { migration_call_priority: prio.migration_call } : {}),
-    ...(prio.update_runtime !== undefined ? { update_runtime_priority: prio.update_runtime } : {}),
-  };
 }
 
 /** printk: the kernel log, with dmesg's timestamps. */
@@ -100,13 +99,27 @@ function dmesg_line(ns: number, text: string): string {
   return `[${format_trace_ts(ns)}] ${text}`;
 }
 
+const OPS_KEYS: Record<"sched" | "hrtimer" | "hotplug" | "kthread" | "stop_machine", [SubsystemName, ServiceKey<unknown>]> = {
+  sched: ["sched", SCHED],
+  hrtimer: ["hrtimer", HRTIMER],
+  hotplug: ["cpu_hotplug", CPU_HOTPLUG],
+  kthread: ["kthread", KTHREAD],
+  stop_machine: ["stop_machine", STOP_MACHINE],
+};
+
+/** A factory for an ops-only replacement: the ops, and nothing to do at boot. */
+function ops_only(name: SubsystemName, key: ServiceKey<unknown>, make: OpsFactory<unknown>, spec: ScenarioSpec): SubsystemFactory {
+  return (k): Subsystem => ({ name, implementation: "replaced by the caller (ops only)", provides: key, ops: make(k, spec), initcalls: [] });
+}
+
 export class Machine {
   readonly k: Kernel;
+  readonly assembly: Assembly;
   readonly dmesg: string[] = [];
-  /** The hotplug task, once kernel_init has started user space (null without script or stress). */
+  /** The hotplug task, once init has started user space (null without script or stress). */
   cpuhp: CpuhpStress | null = null;
-  readonly hung_task: HungTaskDetector;
   private hang: HangInfo | null = null;
+  private stopped_early: string | null = null;
 
   constructor(
     readonly spec: ScenarioSpec,
@@ -116,75 +129,43 @@ export class Machine {
     const trace = new TraceBus(() => engine.now);
     for (const s of opts.trace ?? []) trace.attach(s);
     const root = new Prng(spec.seed);
-    const kp = spec.kernel;
-    const k = {
+    this.assembly = assemble_kernel({
       engine,
       trace,
-      waitfor: new WaitForGraph(),
-      config: { hz: kp.hz },
-      prng: (name: string) => root.split(name),
-    } as Kernel;
-    this.k = k;
-    const prio = kp.notifier_priority;
-    k.sched =
-      opts.sched?.(k, spec) ??
-      new Scheduler(k, sched_params(spec));
-    k.hotplug = opts.hotplug?.(k, spec) ?? new CpuHotplug(k, { nr_cpus: kp.cpus, boot_cpu: 0, log_limit: 10_000 });
-    k.hrtimer =
-      opts.hrtimer?.(k, spec) ??
-      new Hrtimers(k, prio.hrtimer_cpu_notify !== undefined ? { priority: prio.hrtimer_cpu_notify } : {});
-    k.kthread = opts.kthread?.(k, spec) ?? new Kthreads(k);
-    k.stop_machine = opts.stop_machine?.(k, spec) ?? new KstopMachine(k);
-    this.hung_task = new HungTaskDetector(k, {
-      hung_task_timeout_secs: kp.hung_task_timeout_secs,
-      printk: (line) => this.printk(line),
-      on_hung: (tasks, now) => this.on_hung(tasks, now),
+      config: { hz: spec.kernel.hz },
+      prng: (name) => root.split(name),
+      printk: (text) => this.printk(text),
+      subsystems: this.factories(),
     });
-    this.start_kernel();
+    this.k = this.assembly.k;
+    start_kernel(this.assembly, () => this.user_space());
+    // Boot takes no simulated time: every step of it runs at t = 0.
+    engine.run(0);
+  }
+
+  /** The kernel version's assembly, with the caller's replacements and additions. */
+  private factories(): SubsystemFactory[] {
+    const o = this.opts;
+    const chosen = kernel_assembly(this.spec, {
+      on_hung: (tasks, now) => this.on_hung(tasks, now, "khungtaskd"),
+    });
+    for (const [opt, [name, key]] of Object.entries(OPS_KEYS) as [keyof typeof OPS_KEYS, [SubsystemName, ServiceKey<unknown>]][]) {
+      const make = o[opt] as OpsFactory<unknown> | undefined;
+      if (make) chosen.set(name, ops_only(name, key, make, this.spec));
+    }
+    for (const [name, f] of Object.entries(o.subsystems ?? {}) as [SubsystemName, SubsystemFactory | undefined][]) {
+      if (f) chosen.set(name, f);
+    }
+    return [...chosen.values(), ...(o.extra_subsystems ?? [])];
   }
 
   printk(text: string): void {
     this.dmesg.push(dmesg_line(this.k.engine.now, text));
   }
 
-  /**
-   * start_kernel() .. rest_init(): init (pid 1) and kthreadd (pid 2), then
-   * kernel_init: migration_init for the boot CPU, the kstop threads,
-   * smp_init (cpu_up of the others), sched_init_smp, khungtaskd, and then
-   * the scenario's user space.
-   */
-  private start_kernel(): void {
+  /** What init starts once the initcalls are done: drivers' notifiers, the workload, the hotplug task. */
+  private *user_space(): KernelCall<number> {
     const k = this.k;
-    const sched = k.sched;
-    // sched_init, hrtimers_init: hrtimers_nb registers before update_runtime.
-    const init_of = (x: unknown): void => (x as { init?: () => void }).init?.call(x);
-    if (k.hotplug instanceof CpuHotplug) k.hotplug.init();
-    else init_of(k.hotplug);
-    init_of(k.hrtimer);
-    if (sched instanceof Scheduler) {
-      sched.init();
-      sched.set_rq_online(0);
-    } else init_of(sched);
-    const init = sched.create_task({ comm: "init", cpu: 0, threadfn: () => this.kernel_init() });
-    (k.kthread as { init?: () => unknown }).init?.call(k.kthread);
-    in_irq(sched, 0, () => sched.wake_up_new_task(init));
-    // Boot takes no simulated time: every step of it runs at t = 0.
-    k.engine.run(0);
-    if (k.engine.bug) return;
-  }
-
-  private *kernel_init(): KernelCall<number> {
-    const k = this.k;
-    const sched = k.sched;
-    if (sched instanceof Scheduler) yield* migration_init(sched, 0);
-    (k.stop_machine as { init?: () => void }).init?.call(k.stop_machine);
-    for (let cpu = 1; cpu < k.sched.nr_cpu_ids; cpu++) {
-      const err = yield* k.hotplug.cpu_up(cpu);
-      if (err) this.printk(`Failed to bring up CPU ${cpu}: ${err}`);
-    }
-    if (sched instanceof Scheduler) sched_init_smp(sched);
-    this.hung_task.init();
-    // User space: drivers' notifiers, the workload, and the hotplug task.
     for (const n of this.spec.notifiers) k.hotplug.register_cpu_notifier(this.scenario_notifier(n));
     for (const nb of this.opts.notifiers ?? []) k.hotplug.register_cpu_notifier(nb);
     for (const t of this.spec.tasks) create_workload_task(k, t, k.prng(`task/${t.comm}`), { time_base_ns: 0 });
@@ -205,7 +186,7 @@ export class Machine {
     return 0;
   }
 
-  /** A driver's CPU notifier from the scenario: ok, NOTIFY_BAD, or msleep(). */
+  /** A driver's CPU notifier from the scenario: ok, NOTIFY_BAD, an errno, or msleep(). */
   private scenario_notifier(n: ExtraNotifier): NotifierBlock {
     const k = this.k;
     const timer = new HrTimer(`${n.name} msleep`);
@@ -222,6 +203,7 @@ export class Machine {
         const what = n.actions[cpu_event_name(action)] ?? n.actions[cpu_event_name(action & ~CPU_TASKS_FROZEN)];
         if (!what || what.kind === "ok") return NOTIFY_OK;
         if (what.kind === "bad") return NOTIFY_BAD;
+        if (what.kind === "errno") return notifier_from_errno(-what.errno);
         // msleep(): TASK_UNINTERRUPTIBLE until the timer fires.
         const p = current();
         sleeper = p;
@@ -235,9 +217,9 @@ export class Machine {
     };
   }
 
-  private on_hung(tasks: readonly TaskStruct[], now: number): void {
+  private on_hung(tasks: readonly TaskStruct[], now: number, by: HangDetector): void {
     if (this.hang) return;
-    this.hang = { detected_at_ns: now, hung: [...tasks] };
+    this.hang = { detected_at_ns: now, detected_by: by, hung: [...tasks] };
     this.k.engine.stop("hang");
   }
 
@@ -249,7 +231,6 @@ export class Machine {
     const max_events = opts.max_events ?? Number.POSITIVE_INFINITY;
     // Slices of simulated time let long runs report progress and honour a wall-time bound.
     const slice = Math.max(NSEC_PER_SEC, Math.floor(end / 200));
-    let limited: string | null = null;
     // Event chunks bound how long a dense stretch can go without a wall-time check.
     const CHUNK = 200_000;
     while (!engine.bug && !this.hang && engine.stop_reason === null) {
@@ -258,16 +239,16 @@ export class Machine {
       opts.on_progress?.(engine.now);
       if (r === "until" && !engine.bug && !this.hang) this.watchdog();
       if (r === "event_limit" && engine.events >= max_events) {
-        limited = `event limit ${max_events} reached`;
+        this.stopped_early = `event limit ${max_events} reached`;
         break;
       }
       if ((r !== "until" && r !== "event_limit") || engine.now >= end) break;
       if (opts.max_wall_ms !== undefined && performance.now() - t0 > opts.max_wall_ms) {
-        limited = `wall-time limit ${opts.max_wall_ms} ms reached`;
+        this.stopped_early = `wall-time limit ${opts.max_wall_ms} ms reached`;
         break;
       }
     }
-    if (limited) this.printk(`ksim: run stopped early: ${limited}`);
+    if (this.stopped_early) this.printk(`ksim: run stopped early: ${this.stopped_early}`);
     return this.report(performance.now() - t0);
   }
 
@@ -281,20 +262,23 @@ export class Machine {
    * whose wait-for chain closes a cycle, is a hang.
    */
   private watchdog(): void {
-    const timeout = this.spec.kernel.hung_task_timeout_secs * NSEC_PER_SEC;
+    const secs = this.spec.kernel.hung_task_timeout_secs;
+    const timeout = secs * NSEC_PER_SEC;
     if (timeout <= 0) return;
-    const now = this.k.engine.now;
-    for (const p of this.k.sched.for_each_process()) {
+    const k = this.k;
+    const now = k.engine.now;
+    for (const p of k.sched.for_each_process()) {
       if (p.state !== "D" || now - p.blocked_since <= 2 * timeout) continue;
-      const chain = this.k.waitfor.follow({ kind: "task", task: p });
+      const chain = k.waitfor.follow({ kind: "task", task: p });
       if (chain.cycle.length === 0) continue;
-      const why = this.hung_task.task ? this.k.waitfor.follow({ kind: "task", task: this.hung_task.task }) : null;
+      const khungtaskd = k.has_service(HUNG_TASK) ? k.service(HUNG_TASK).task : null;
+      const why = khungtaskd ? k.waitfor.follow({ kind: "task", task: khungtaskd }) : null;
       const stuck = why?.path.map((e) => wait_node_name(e.to)).join(" -> ");
       this.printk(
-        `ksim watchdog: ${p.comm}:${p.pid} blocked in D for more than ${2 * this.spec.kernel.hung_task_timeout_secs} seconds in a wait-for cycle; ` +
+        `ksim watchdog: ${p.comm}:${p.pid} blocked in D for more than ${2 * secs} seconds in a wait-for cycle; ` +
           (stuck ? `khungtaskd could not report it: it waits for ${stuck}` : "khungtaskd did not report it"),
       );
-      this.hang = { detected_at_ns: now, hung: [p] };
+      this.hang = { detected_at_ns: now, detected_by: "watchdog", hung: [p] };
       return;
     }
   }
@@ -310,7 +294,13 @@ export class Machine {
     for (const t of this.hang?.hung ?? []) {
       const chain = this.k.waitfor.follow({ kind: "task", task: t });
       if (chain.cycle.length > 0) {
-        return chain.cycle.map((e) => ({ node: wait_node_name(e.from), waits_for: wait_node_name(e.to), because: e.because }));
+        return chain.cycle.map((e) => ({
+          node: wait_node_name(e.from),
+          waits_for: wait_node_name(e.to),
+          because: e.because,
+          from: wait_node_info(e.from),
+          to: wait_node_info(e.to),
+        }));
       }
     }
     return [];
@@ -319,10 +309,7 @@ export class Machine {
   report(wall_ms: number): RunResult {
     const k = this.k;
     const sched = k.sched;
-    // Charge what runs now up to the end, so runtime_ns is current.
-    if (sched instanceof Scheduler) for (const rq of sched.rqs) sched.update_curr(rq);
     const engine = k.engine;
-    const tasks = [...sched.for_each_process()];
     const r: RunResult = {
       ksim: VERSION,
       scenario: this.spec.name,
@@ -331,33 +318,33 @@ export class Machine {
       simulated_ns: engine.now,
       events: engine.events,
       wall_ms: Math.round(wall_ms * 1000) / 1000,
+      kernel: {
+        version: kernel_version(this.spec),
+        subsystems: this.assembly.subsystems.map((s) => ({ name: s.name, implementation: s.implementation })),
+      },
+      stopped_early: this.stopped_early,
       cpus: [],
-      tasks: tasks.map((p) => ({
+      tasks: [...sched.for_each_process()].map((p) => ({
         pid: p.pid,
         comm: p.comm,
         policy: p.policy,
         priority: rt_policy(p.policy) ? p.rt_priority : PRIO_TO_NICE(p.static_prio),
         cpu: p.cpu,
         state: p.state,
-        runtime_ns: p.se.sum_exec_runtime,
+        runtime_ns: sched.task_sched_runtime(p),
       })),
       hotplug: k.hotplug.log.map(({ pid: _pid, ...op }) => ({ ...op, notifications: [...op.notifications] })),
       stats: {
         context_switches: sched.stats.context_switches,
         rt_throttles: sched.stats.rt_throttles,
         timer_migrations: k.hrtimer.stats.migrated,
-        hotplug_ops: (k.hotplug as { nr_ops?: number }).nr_ops ?? k.hotplug.log.length,
+        hotplug_ops: k.hotplug.nr_ops,
       },
       dmesg: [...this.dmesg],
     };
     for (let cpu = 0; cpu < sched.nr_cpu_ids; cpu++) {
-      const rt = sched instanceof Scheduler ? sched.rt_rq(cpu) : null;
-      r.cpus.push({
-        cpu,
-        online: k.hotplug.cpu_online(cpu),
-        rt_throttled: rt?.rt_throttled ?? false,
-        rt_time_ns: rt?.rt_time ?? 0,
-      });
+      const rt = sched.rt_rq_stats(cpu);
+      r.cpus.push({ cpu, online: k.hotplug.cpu_online(cpu), rt_throttled: rt.rt_throttled, rt_time_ns: rt.rt_time });
     }
     if (this.hang) {
       const hung_tasks: HungTask[] = this.hang.hung.map((p) => ({
@@ -367,7 +354,7 @@ export class Machine {
         blocked_since_ns: p.blocked_since,
         in: p.wchan ?? "schedule",
       }));
-      r.hang = { detected_at_ns: this.hang.detected_at_ns, hung_tasks, cycle: this.cycle() };
+      r.hang = { detected_at_ns: this.hang.detected_at_ns, detected_by: this.hang.detected_by, hung_tasks, cycle: this.cycle() };
     }
     if (engine.bug) {
       r.bug = { at_ns: engine.bug.at_ns, message: engine.bug.message };

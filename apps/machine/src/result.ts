@@ -1,4 +1,4 @@
-import type { HotplugOpRecord } from "@ksim/core";
+import type { HotplugOpRecord, WaitNodeInfo } from "@ksim/core";
 import type { Outcome } from "./scenario/types.js";
 
 /** The JSON report of `ksim run --json` (CONTRACT.md §3). */
@@ -16,6 +16,18 @@ export interface CycleEdge {
   node: string;
   waits_for: string;
   because: string;
+  /** `node` and `waits_for` as typed nodes: kind, name, and the pid or CPU they are. */
+  from: WaitNodeInfo;
+  to: WaitNodeInfo;
+}
+
+/** Who reported a hang: khungtaskd inside the model, or ksim's watchdog outside it. */
+export type HangDetector = "khungtaskd" | "watchdog";
+
+/** The subsystems a run's machine was assembled from. */
+export interface KernelInfo {
+  version: string;
+  subsystems: { name: string; implementation: string }[];
 }
 
 export interface RunResult {
@@ -26,8 +38,13 @@ export interface RunResult {
   simulated_ns: number;
   events: number;
   wall_ms: number;
+  /** The kernel the machine modelled and the implementation of each subsystem. */
+  kernel: KernelInfo;
+  /** Why the run stopped before its duration without an outcome of its own (a --max-events or --max-wall bound), else null. */
+  stopped_early: string | null;
   hang?: {
     detected_at_ns: number;
+    detected_by: HangDetector;
     hung_tasks: HungTask[];
     cycle: CycleEdge[];
   };

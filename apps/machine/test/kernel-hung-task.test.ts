@@ -43,7 +43,7 @@ describe("khungtaskd", () => {
       expect(reports).toEqual([[[`stuck/${p.pid}`], expect_at]]);
       expect(expect_at - blocked_at).toBeGreaterThan(s(120));
       expect(expect_at - blocked_at).toBeLessThanOrEqual(s(240));
-      expect(d.log).toEqual([
+      expect(k.dmesg).toEqual([
         `INFO: task stuck:${p.pid} blocked for more than 120 seconds.`,
         `"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.`,
       ]);
@@ -90,7 +90,7 @@ describe("khungtaskd", () => {
     const ps = Array.from({ length: 12 }, (_, i) => blocker(k, `t${i}`, s(1), never));
     k.run(s(1000));
     expect(batches).toEqual([ps.slice(0, 10).map((p) => p.pid)]);
-    expect(d.log.length).toBe(20);
+    expect(k.dmesg.length).toBe(20);
     expect(d.sysctl_hung_task_warnings).toBe(0);
     // A budget of 3: a and b at 240 s; at 360 s the tasks are scanned in pid
     // order and a, still hung, takes the last warning before c and d.
@@ -103,7 +103,7 @@ describe("khungtaskd", () => {
     blocker(k2, "c", s(130), later);
     blocker(k2, "d", s(130), later);
     k2.run(s(1000));
-    const named = d3.log.flatMap((l) => /^INFO: task (\w+):/.exec(l)?.[1] ?? []);
+    const named = k2.dmesg.flatMap((l) => /^INFO: task (\w+):/.exec(l)?.[1] ?? []);
     expect(named).toEqual(["a", "b", "a"]);
     expect(d3.scans).toBe(8);
   });

@@ -7,13 +7,14 @@
  * scenario file that `ksim run` replays.
  */
 import type { Kernel, TaskStruct } from "@ksim/core";
-import { Scheduler, type SchedParams } from "@ksim/sched";
+import { Scheduler, sched_subsystem, type SchedParams } from "@ksim/sched";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify as to_yaml } from "yaml";
-import { Machine, sched_params } from "../src/machine.js";
+import { Machine } from "../src/machine.js";
+import { sched_params } from "../src/kernels.js";
 import type { RunResult } from "../src/result.js";
-import { parse_scenario, type ScenarioSpec } from "../src/scenario/index.js";
+import { parse_scenario } from "../src/scenario/index.js";
 
 // ---- a scheduler that remembers every task and where time went -------------
 
@@ -40,10 +41,6 @@ class WatchedScheduler extends Scheduler {
     if (!this.k.hotplug.cpu_online(rq.cpu)) this.offline_busy_ns[rq.cpu]! += delta;
     super.update_curr_class(rq, p, delta);
   }
-}
-
-function watched(k: Kernel, spec: ScenarioSpec): WatchedScheduler {
-  return new WatchedScheduler(k, sched_params(spec));
 }
 
 // ---- random scenario documents ------------------------------------------------
@@ -163,7 +160,7 @@ function run_and_check(doc: Record<string, unknown>): Checked {
   const spec = parse_scenario(doc, "random.yaml");
   let sched: WatchedScheduler | null = null;
   const m = new Machine(spec, {
-    sched: (k, s) => (sched = watched(k, s)),
+    subsystems: { sched: sched_subsystem(sched_params(spec), { make: (k, params) => (sched = new WatchedScheduler(k, params)) }) },
   });
   const s = sched as WatchedScheduler | null;
   if (!s) throw new Error("the machine did not use the watched scheduler");

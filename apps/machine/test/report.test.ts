@@ -17,15 +17,18 @@ function hang_result(): RunResult {
     simulated_ns: 243_000_000_000,
     events: 1_234_567,
     wall_ms: 85,
+    kernel: { version: "2.6.34", subsystems: [{ name: "sched", implementation: "kernel/sched.c of 2.6.34" }] },
+    stopped_early: null,
     hang: {
       detected_at_ns: 243_000_000_000,
+      detected_by: "khungtaskd",
       hung_tasks: [{ pid: 9, comm: "cpuhp-stress", state: "D", blocked_since_ns: 3_000_412_000, in: "kthread_stop" }],
       cycle: [
-        { node: "task cpuhp-stress/9", waits_for: "task migration/1", because: "kthread_stop(migration/1) waits for the thread to exit" },
-        { node: "task migration/1", waits_for: "rt_rq 0", because: "migration/1 (FIFO 99) is runnable on CPU 0, where the RT class may not run while rt_rq 0 is throttled" },
-        { node: "rt_rq 0", waits_for: "hrtimer sched_rt_period_timer", because: "rt_rq 0 is throttled until sched_rt_period_timer replenishes its runtime" },
-        { node: "hrtimer sched_rt_period_timer", waits_for: "notifier hrtimer_cpu_notify (CPU_DEAD)", because: "the timer sits on offline CPU 1's clock base until migrate_hrtimers() moves it" },
-        { node: "notifier hrtimer_cpu_notify (CPU_DEAD)", waits_for: "task cpuhp-stress/9", because: "the notifier is called by cpuhp-stress after migration_call returns" },
+        { node: "task cpuhp-stress/9", waits_for: "task migration/1", because: "kthread_stop(migration/1) waits for the thread to exit", from: { kind: "task", name: "task cpuhp-stress/9" }, to: { kind: "task", name: "task migration/1" } },
+        { node: "task migration/1", waits_for: "rt_rq 0", because: "migration/1 (FIFO 99) is runnable on CPU 0, where the RT class may not run while rt_rq 0 is throttled", from: { kind: "task", name: "task migration/1" }, to: { kind: "rt_rq", name: "rt_rq 0" } },
+        { node: "rt_rq 0", waits_for: "hrtimer sched_rt_period_timer", because: "rt_rq 0 is throttled until sched_rt_period_timer replenishes its runtime", from: { kind: "rt_rq", name: "rt_rq 0" }, to: { kind: "hrtimer", name: "hrtimer sched_rt_period_timer" } },
+        { node: "hrtimer sched_rt_period_timer", waits_for: "notifier hrtimer_cpu_notify (CPU_DEAD)", because: "the timer sits on offline CPU 1's clock base until migrate_hrtimers() moves it", from: { kind: "hrtimer", name: "hrtimer sched_rt_period_timer" }, to: { kind: "notifier", name: "notifier hrtimer_cpu_notify (CPU_DEAD)" } },
+        { node: "notifier hrtimer_cpu_notify (CPU_DEAD)", waits_for: "task cpuhp-stress/9", because: "the notifier is called by cpuhp-stress after migration_call returns", from: { kind: "notifier", name: "notifier hrtimer_cpu_notify (CPU_DEAD)" }, to: { kind: "task", name: "task cpuhp-stress/9" } },
       ],
     },
     cpus: [
@@ -225,11 +228,12 @@ describe("JSON report", () => {
     const doc = JSON.parse(format_json_report(hang_result())) as Record<string, unknown>;
     expect(Object.keys(doc)).toEqual([
       "ksim", "scenario", "seed", "outcome", "simulated_ns", "events", "wall_ms",
-      "hang", "cpus", "tasks", "hotplug", "stats", "dmesg",
+      "hang", "cpus", "tasks", "hotplug", "stats", "dmesg", "kernel", "stopped_early",
     ]);
     expect(doc["ksim"]).toBe(PKG_VERSION);
     expect(doc["hang"]).toEqual({
       detected_at_ns: 243e9,
+      detected_by: "khungtaskd",
       hung_tasks: [{ pid: 9, comm: "cpuhp-stress", state: "D", blocked_since_ns: 3_000_412_000, in: "kthread_stop" }],
       cycle: hang_result().hang!.cycle,
     });

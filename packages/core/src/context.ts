@@ -4,8 +4,9 @@ import type { TaskStruct } from "./task.js";
 /**
  * Where code runs right now: the task whose body is being stepped (or the
  * task an interrupt arrived on), its CPU, and the irq and atomic depths.
- * The executor and the interrupt path set it; model code reads it through
- * current() and smp_processor_id(), as kernel code does.
+ * Each Engine owns one; the executor and the interrupt path write it, and
+ * model code reads it through current() and smp_processor_id(), as kernel
+ * code does.
  */
 export interface ExecContext {
   task: TaskStruct | null;
@@ -14,23 +15,73 @@ export interface ExecContext {
   atomic: number;
 }
 
-export const ctx: ExecContext = { task: null, cpu: -1, irq: 0, atomic: 0 };
+export function new_exec_context(): ExecContext {
+  return { task: null, cpu: -1, irq: 0, atomic: 0 };
+}
+
+/**
+ * The active context lives under a registered symbol, not in a module
+ * variable: a machine assembled from packages that resolved two copies of
+ * @ksim/core still has one "current", whichever copy's current() is called.
+ */
+const ACTIVE = Symbol.for("@ksim/core:active_exec_context");
+
+interface ActiveSlot {
+  ctx: ExecContext;
+}
+
+function active_slot(): ActiveSlot {
+  const g = globalThis as { [ACTIVE]?: ActiveSlot };
+  return (g[ACTIVE] ??= { ctx: new_exec_context() });
+}
+
+const SLOT = active_slot();
+
+/** Make `c` the context that current() and friends read; returns the previous one. */
+export function switch_exec_context(c: ExecContext): ExecContext {
+  const prev = SLOT.ctx;
+  SLOT.ctx = c;
+  return prev;
+}
+
+/** The active context record (the running engine's). Executors and test kits write it. */
+export function exec_context(): ExecContext {
+  return SLOT.ctx;
+}
 
 export function current(): TaskStruct {
-  const t = ctx.task;
+  const t = SLOT.ctx.task;
   if (t === null) BUG("current used outside process context");
   return t;
 }
 
 export function smp_processor_id(): number {
-  if (ctx.cpu < 0) BUG("smp_processor_id used outside any CPU context");
-  return ctx.cpu;
+  const cpu = SLOT.ctx.cpu;
+  if (cpu < 0) BUG("smp_processor_id used outside any CPU context");
+  return cpu;
+}
+
+/** raw_smp_processor_id(): the CPU, or -1 outside any CPU context (boot, tests). */
+export function raw_smp_processor_id(): number {
+  return SLOT.ctx.cpu;
 }
 
 export function in_interrupt(): boolean {
-  return ctx.irq > 0;
+  return SLOT.ctx.irq > 0;
 }
 
 export function in_atomic(): boolean {
-  return ctx.irq > 0 || ctx.atomic > 0;
+  const c = SLOT.ctx;
+  return c.irq > 0 || c.atomic > 0;
+}
+
+/** preempt_disable() / preempt_enable(): sleeping in between is "scheduling while atomic". */
+export function preempt_disable(): void {
+  SLOT.ctx.atomic++;
+}
+
+export function preempt_enable(): void {
+  const c = SLOT.ctx;
+  if (c.atomic <= 0) BUG("preempt_enable without preempt_disable");
+  c.atomic--;
 }

@@ -1,5 +1,5 @@
 import { BUG } from "./bug.js";
-import { ctx } from "./context.js";
+import { preempt_disable, preempt_enable } from "./context.js";
 import type { Nanoseconds } from "./time.js";
 
 export const EFFECT_RUN = 0;
@@ -58,7 +58,7 @@ export function* sched_yield(): KernelCall {
  * "scheduling while atomic" BUG.
  */
 export function run_atomic<T>(call: KernelCall<T>, what: string | (() => string)): T {
-  ctx.atomic++;
+  preempt_disable();
   try {
     const r = call.next();
     if (r.done !== true) {
@@ -69,6 +69,6 @@ export function run_atomic<T>(call: KernelCall<T>, what: string | (() => string)
     }
     return r.value;
   } finally {
-    ctx.atomic--;
+    preempt_enable();
   }
 }

@@ -1,4 +1,5 @@
-import { BUG, KernelBug } from "./bug.js";
+import { BUG, is_kernel_bug, type KernelBugKind } from "./bug.js";
+import { new_exec_context, switch_exec_context, type ExecContext } from "./context.js";
 import { EventQueue, type SimEvent } from "./heap.js";
 import type { Nanoseconds } from "./time.js";
 
@@ -8,7 +9,7 @@ export type RunEnd = "drained" | "until" | "stopped" | "event_limit" | "bug";
 export interface EngineBug {
   at_ns: Nanoseconds;
   message: string;
-  kind: "BUG" | "WARNING";
+  kind: KernelBugKind;
 }
 
 /**
@@ -23,6 +24,17 @@ export class Engine {
   private readonly queue = new EventQueue();
   stop_reason: string | null = null;
   bug: EngineBug | null = null;
+  /** The process context of this machine: what current() reads while it runs. */
+  readonly ctx: ExecContext = new_exec_context();
+
+  constructor() {
+    this.activate();
+  }
+
+  /** Make this engine's context the one current() and smp_processor_id() read. */
+  activate(): void {
+    switch_exec_context(this.ctx);
+  }
 
   get pending(): number {
     return this.queue.size;
@@ -55,6 +67,7 @@ export class Engine {
   run(until: Nanoseconds, max_events = Number.POSITIVE_INFINITY): RunEnd {
     const q = this.queue;
     if (this.bug) return "bug";
+    this.activate();
     for (;;) {
       if (this.stop_reason !== null) return "stopped";
       const ev = q.peek();
@@ -75,7 +88,7 @@ export class Engine {
       try {
         ev.fire(ev);
       } catch (e) {
-        if (e instanceof KernelBug) {
+        if (is_kernel_bug(e)) {
           this.bug = { at_ns: this.now, message: e.message, kind: e.kind };
           return "bug";
         }

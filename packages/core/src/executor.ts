@@ -1,10 +1,9 @@
 import { BUG } from "./bug.js";
-import { ctx } from "./context.js";
 import { CpuMask } from "./cpumask.js";
 import { EFFECT_RUN, EFFECT_SLEEP } from "./effects.js";
 import type { Engine } from "./engine.js";
 import { SimEvent } from "./heap.js";
-import type { SchedOps, SchedStats } from "./interfaces.js";
+import type { RtRqStats, SchedOps, SchedStats } from "./sched.js";
 import {
   MAX_PRIO,
   PF_EXITING,
@@ -122,7 +121,7 @@ export abstract class ProcessExecutor implements SchedOps {
     const policy = spec.policy ?? "NORMAL";
     set_task_policy(p, policy, policy === "FIFO" || policy === "RR" ? (spec.rt_priority ?? 1) : (spec.nice ?? 0));
     p.flags = spec.flags ?? 0;
-    const here = ctx.cpu >= 0 ? ctx.cpu : 0;
+    const here = this.engine.ctx.cpu >= 0 ? this.engine.ctx.cpu : 0;
     p.cpu = spec.cpu ?? (cpus.test_cpu(here) ? here : cpus.first());
     p.waker = this;
     p.body = spec.threadfn(p);
@@ -172,7 +171,7 @@ export abstract class ProcessExecutor implements SchedOps {
   }
 
   sched_idle_next(): void {
-    this.resched_curr(this.rq(ctx.cpu));
+    this.resched_curr(this.rq(this.engine.ctx.cpu));
   }
 
   protected rq(cpu: number): CpuExec {
@@ -202,13 +201,14 @@ export abstract class ProcessExecutor implements SchedOps {
     this.cancel_sleep_timer(p);
     p.blocked_on = null;
     p.wchan = null;
-    const cpu = this.select_task_rq(p, ctx.cpu);
+    const this_cpu = this.engine.ctx.cpu;
+    const cpu = this.select_task_rq(p, this_cpu);
     if (cpu !== p.cpu) this.set_task_cpu(p, cpu);
     p.state = "R";
     const rq = this.rq(cpu);
     this.activate_task(rq, p, true);
     if (this.trace.enabled) {
-      this.trace.emit(event, ctx.cpu >= 0 ? ctx.cpu : cpu, {
+      this.trace.emit(event, this_cpu >= 0 ? this_cpu : cpu, {
         comm: p.comm,
         pid: p.pid,
         prio: p.prio,
@@ -223,7 +223,8 @@ export abstract class ProcessExecutor implements SchedOps {
   set_task_cpu(p: TaskStruct, cpu: number): void {
     if (p.on_rq) BUG(`set_task_cpu(${p.name}) while queued`);
     if (this.trace.enabled && p.cpu !== cpu) {
-      this.trace.emit("sched_migrate_task", ctx.cpu >= 0 ? ctx.cpu : p.cpu, {
+      const this_cpu = this.engine.ctx.cpu;
+      this.trace.emit("sched_migrate_task", this_cpu >= 0 ? this_cpu : p.cpu, {
         comm: p.comm,
         pid: p.pid,
         prio: p.prio,
@@ -325,6 +326,9 @@ export abstract class ProcessExecutor implements SchedOps {
   irq_enter(cpu: number): void {
     const rq = this.rq(cpu);
     this.update_curr(rq);
+    // An interrupt outside Engine.run (boot, a test) still runs on this machine.
+    this.engine.activate();
+    const ctx = this.engine.ctx;
     this.irq_saved_task.push(ctx.task);
     this.irq_saved_cpu.push(ctx.cpu);
     ctx.task = rq.curr;
@@ -333,6 +337,7 @@ export abstract class ProcessExecutor implements SchedOps {
   }
 
   irq_exit(_cpu: number): void {
+    const ctx = this.engine.ctx;
     ctx.irq--;
     ctx.task = this.irq_saved_task.pop() ?? null;
     ctx.cpu = this.irq_saved_cpu.pop() ?? -1;
@@ -459,6 +464,7 @@ export abstract class ProcessExecutor implements SchedOps {
    * or preempted).
    */
   private step(rq: CpuExec, p: TaskStruct): boolean {
+    const ctx = this.engine.ctx;
     const saved_task = ctx.task;
     const saved_cpu = ctx.cpu;
     ctx.task = p;
@@ -512,6 +518,16 @@ export abstract class ProcessExecutor implements SchedOps {
     this.task_exited(p);
     // release_task(): kernel threads are reaped at once.
     put_task_struct(p);
+  }
+
+  task_sched_runtime(p: TaskStruct): number {
+    if (p.on_cpu) this.update_curr(this.rq(p.cpu));
+    return p.se.sum_exec_runtime;
+  }
+
+  /** A policy without RT bandwidth has nothing to show. */
+  rt_rq_stats(_cpu: number): RtRqStats {
+    return { rt_nr_running: 0, rt_throttled: false, rt_time: 0, rt_runtime: Number.POSITIVE_INFINITY };
   }
 
   /** A hook for the policy when a task exits. */

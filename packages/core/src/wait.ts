@@ -1,5 +1,5 @@
 import { BUG } from "./bug.js";
-import { ctx, current } from "./context.js";
+import { current, exec_context, in_atomic } from "./context.js";
 import { SCHEDULE, type KernelCall } from "./effects.js";
 import type { TaskStruct } from "./task.js";
 import type { WaitEdge } from "./waitfor.js";
@@ -112,7 +112,7 @@ export function wake_up(wq: WaitQueueHead): void {
 
 /** True while code runs in a task's process context (may block). */
 export function can_sleep(): boolean {
-  return ctx.task !== null && ctx.irq === 0 && ctx.atomic === 0;
+  return exec_context().task !== null && !in_atomic();
 }
 
 /**
@@ -145,7 +145,7 @@ export function* mutex_lock(m: Mutex, wchan = "mutex_lock"): KernelCall {
 }
 
 export function mutex_unlock(m: Mutex): void {
-  const p = ctx.task;
+  const p = exec_context().task;
   if (m.owner === null || m.owner !== p) BUG(`mutex_unlock of ${m.name} by a task that does not hold it`);
   // Hand the lock straight to the first waiter, so it cannot be stolen.
   const next = m.waiters.shift() ?? null;

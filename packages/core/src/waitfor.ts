@@ -98,3 +98,27 @@ export class WaitForGraph {
     return { path, cycle: [] };
   }
 }
+
+/** A wait-for node as reports give it: its kind, its name, and the task or CPU it is. */
+export interface WaitNodeInfo {
+  kind: WaitNode["kind"];
+  name: string;
+  pid?: number;
+  cpu?: number;
+}
+
+export function wait_node_info(n: WaitNode): WaitNodeInfo {
+  const name = wait_node_name(n);
+  switch (n.kind) {
+    case "task":
+      return { kind: n.kind, name, pid: n.task.pid, cpu: n.task.cpu };
+    case "cpu":
+    case "rt_rq":
+      return { kind: n.kind, name, cpu: n.cpu };
+    case "hrtimer":
+      return n.timer.cpu >= 0 ? { kind: n.kind, name, cpu: n.timer.cpu } : { kind: n.kind, name };
+    case "notifier":
+    case "other":
+      return { kind: n.kind, name };
+  }
+}

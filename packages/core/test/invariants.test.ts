@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ctx, NSEC_PER_MSEC, RUN, SCHEDULE, SLEEP } from "../src/index.js";
+import { exec_context, NSEC_PER_MSEC, preempt_disable, RUN, SCHEDULE, SLEEP } from "../src/index.js";
 import { make_test_kernel } from "../src/testing/index.js";
 
 const ms = (n: number) => n * NSEC_PER_MSEC;
@@ -7,7 +7,7 @@ const ms = (n: number) => n * NSEC_PER_MSEC;
 // A body that breaks the rule leaves its preempt count behind, as a real
 // preempt_disable() without preempt_enable() would.
 afterEach(() => {
-  ctx.atomic = 0;
+  exec_context().atomic = 0;
 });
 
 describe("schedule_debug: scheduling while atomic in process context", () => {
@@ -17,7 +17,7 @@ describe("schedule_debug: scheduling while atomic in process context", () => {
       comm: "bad-driver",
       *threadfn(p) {
         yield RUN(ms(2));
-        ctx.atomic++; // preempt_disable()
+        preempt_disable();
         p.state = "D";
         yield SCHEDULE;
         return 0;
@@ -36,7 +36,7 @@ describe("schedule_debug: scheduling while atomic in process context", () => {
     k.spawn({
       comm: "sleeper",
       *threadfn() {
-        ctx.atomic++;
+        preempt_disable();
         yield SLEEP(ms(5));
         return 0;
       },

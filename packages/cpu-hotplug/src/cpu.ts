@@ -23,7 +23,8 @@ import {
   RUN,
   SCHEDULE,
   cpu_event_name,
-  ctx,
+  exec_context,
+  raw_smp_processor_id,
   current,
   errno_name,
   mutex_lock,
@@ -181,7 +182,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     if (online) this.cpu_online_mask.set_cpu(cpu);
     else this.cpu_online_mask.clear_cpu(cpu);
     const k = this.k;
-    if (k.trace.enabled) k.trace.emit("cpu_online", ctx.cpu, { target_cpu: cpu, online: online ? 1 : 0 });
+    if (k.trace.enabled) k.trace.emit("cpu_online", raw_smp_processor_id(), { target_cpu: cpu, online: online ? 1 : 0 });
   }
 
   set_cpu_active(cpu: number, active: boolean): void {
@@ -214,7 +215,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     this.op?.rec.notifications.push({ event, notifier: nb.name, ret: ret_name });
     const k = this.k;
     if (k.trace.enabled) {
-      k.trace.emit("cpuhp_notify", ctx.cpu, { event, notifier: nb.name, ret: ret_name, target_cpu: v });
+      k.trace.emit("cpuhp_notify", raw_smp_processor_id(), { event, notifier: nb.name, ret: ret_name, target_cpu: v });
     }
   }
 
@@ -467,6 +468,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
   private __cpu_up(cpu: number, op: HotplugOp): number {
     const err = this.arch.cpu_up?.(cpu) ?? 0;
     if (err !== 0) return err;
+    const ctx = exec_context();
     const saved_task = ctx.task;
     const saved_cpu = ctx.cpu;
     ctx.task = this.k.sched.cpu_curr(cpu);
@@ -522,7 +524,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     this.log.push(rec);
     this.nr_ops++;
     const k = this.k;
-    if (k.trace.enabled) k.trace.emit("cpuhp_op", ctx.cpu, { op: name, target_cpu: cpu, phase: "begin", result: "incomplete" });
+    if (k.trace.enabled) k.trace.emit("cpuhp_op", raw_smp_processor_id(), { op: name, target_cpu: cpu, phase: "begin", result: "incomplete" });
     return { rec, task: p, pending: [], where: "waiting for cpu_add_remove_lock" };
   }
 
@@ -553,7 +555,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     this.op_unlocked(op);
     const k = this.k;
     if (k.trace.enabled) {
-      k.trace.emit("cpuhp_op", ctx.cpu, { op: op.rec.op, target_cpu: op.rec.cpu, phase: "end", result: op.rec.result });
+      k.trace.emit("cpuhp_op", raw_smp_processor_id(), { op: op.rec.op, target_cpu: op.rec.cpu, phase: "end", result: op.rec.result });
     }
   }
 

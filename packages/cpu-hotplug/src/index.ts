@@ -16,3 +16,4 @@ export {
   type CpuHotplugLock,
   type CpuHotplugOptions,
 } from "./cpu.js";
+export { cpu_hotplug_subsystem } from "./subsystem.js";

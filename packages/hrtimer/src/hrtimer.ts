@@ -16,7 +16,7 @@ import {
   CPU_DYING_FROZEN,
   CPU_UP_PREPARE,
   CPU_UP_PREPARE_FROZEN,
-  ctx,
+  raw_smp_processor_id,
   EventQueue,
   HRTIMER_NORESTART,
   HRTIMER_STATE_CALLBACK,
@@ -211,7 +211,7 @@ export class Hrtimers implements HrtimerOps {
    * (so 0 when a callback restarts its own timer).
    */
   hrtimer_start(timer: HrTimer, tim: Nanoseconds, mode: HrtimerMode): number {
-    const this_cpu = ctx.cpu;
+    const this_cpu = raw_smp_processor_id();
     if (this_cpu < 0) BUG(`hrtimer_start(${timer.name}) outside any CPU context: a timer goes to the base of the CPU that starts it`);
     if (!Number.isSafeInteger(tim)) BUG(`hrtimer_start(${timer.name}): expiry ${tim} is not a whole number of nanoseconds`);
     const node = node_of(timer, "hrtimer_start");
@@ -338,7 +338,8 @@ export class Hrtimers implements HrtimerOps {
   }
 
   private trace_cpu(base: HrtimerClockBase): number {
-    return ctx.cpu >= 0 ? ctx.cpu : base.cpu_base.cpu;
+    const cpu = raw_smp_processor_id();
+    return cpu >= 0 ? cpu : base.cpu_base.cpu;
   }
 
   /** enqueue_hrtimer(): into expiry order, after any timer of equal expiry. */
@@ -383,7 +384,7 @@ export class Hrtimers implements HrtimerOps {
   private remove_hrtimer(timer: HrTimer, node: HrtimerNode, base: HrtimerClockBase): number {
     if (!(timer.state & HRTIMER_STATE_ENQUEUED)) return 0;
     this.trace_hrtimer_cancel(timer, base);
-    this.__remove_hrtimer(timer, node, base, HRTIMER_STATE_INACTIVE, base.cpu_base.cpu === ctx.cpu);
+    this.__remove_hrtimer(timer, node, base, HRTIMER_STATE_INACTIVE, base.cpu_base.cpu === raw_smp_processor_id());
     return 1;
   }
 

@@ -1,2 +1,3 @@
 
 export { Hrtimers, HRTIMER_CPU_NOTIFY_PRIORITY, MAX_EXPIRIES_PER_INTERRUPT, type HrtimersOptions } from "./hrtimer.js";
+export { hrtimer_subsystem } from "./subsystem.js";

@@ -1,5 +1,5 @@
 import {
-  ctx,
+  exec_context,
   HrTimer,
   HRTIMER_NORESTART,
   KernelBug,
@@ -64,7 +64,7 @@ export function timer(
   const t = new HrTimer(name);
   m.hr.hrtimer_init(t, clock, mode);
   t.function = (self) => {
-    log.push({ name: self.name, at: m.k.engine.now, cpu: smp_processor_id(), irq: ctx.irq });
+    log.push({ name: self.name, at: m.k.engine.now, cpu: smp_processor_id(), irq: exec_context().irq });
     return then(self);
   };
   return t;

@@ -1,5 +1,5 @@
 import {
-  ctx,
+  exec_context,
   HrTimer,
   HRTIMER_NORESTART,
   HRTIMER_RESTART,
@@ -43,7 +43,7 @@ describe("expiry", () => {
     // Interrupt context, on the CPU whose base held the timer.
     expect(log.every((f) => f.cpu === 0 && f.irq > 0)).toBe(true);
     expect(m.hr.stats.fired).toBe(6);
-    expect(ctx.irq).toBe(0);
+    expect(exec_context().irq).toBe(0);
     expect(m.hr.next_event(0)).toBeNull();
   });
 
@@ -201,7 +201,7 @@ describe("restart and norestart", () => {
       "hrtimer both: callback returned HRTIMER_RESTART but the timer was restarted or cancelled inside it (state 3)",
     );
     expect(m.k.engine.bug?.at_ns).toBe(1 * ms);
-    expect(ctx.irq).toBe(0);
+    expect(exec_context().irq).toBe(0);
   });
 
   it("a callback that RESTARTs without moving its expiry is a livelock", () => {

@@ -13,6 +13,7 @@ import {
   CpuMask,
   current,
   EINTR,
+  ENOSYS,
   get_task_struct,
   init_completion,
   PF_KTHREAD,
@@ -42,9 +43,6 @@ declare module "@ksim/core" {
     sched_kthread_stop_ret: { ret: number };
   }
 }
-
-/** include/asm-generic/errno.h: kthread_park() of a thread that has exited (3.x). */
-export const ENOSYS = 38;
 
 /**
  * struct kthread. In 2.6.34 it lives on the thread's stack and is found

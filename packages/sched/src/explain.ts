@@ -71,7 +71,7 @@ export function sched_explainer(s: Scheduler): (n: WaitNode) => WaitEdge | null 
         };
       }
       case "rt_rq": {
-        const view = s.rt_rq(n.cpu);
+        const view = s.rt_rq_stats(n.cpu);
         if (!view.rt_throttled) return null;
         const t = s.rt_period_timer;
         const budget = view.rt_runtime === RUNTIME_INF ? "no limit" : ms(view.rt_runtime);

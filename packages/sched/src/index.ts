@@ -1,5 +1,6 @@
-export { Scheduler, RR_TIMESLICE, type SchedParams, type RtRqView, type MigrationThreadStop } from "./sched.js";
+export { Scheduler, RR_TIMESLICE, type SchedParams, type MigrationThreadStop } from "./sched.js";
 export { RUNTIME_INF, RtRq, CfsRq } from "./rq.js";
 export { migration_init, migration_notifier, sched_init_smp, update_runtime_notifier } from "./migration.js";
 export { sched_explainer } from "./explain.js";
 export { nice_to_weight, prio_to_weight, NICE_0_LOAD } from "./weights.js";
+export { sched_subsystem, type SchedSubsystemOptions } from "./subsystem.js";

@@ -12,6 +12,7 @@ import {
   type CpuExec,
   type HrtimerRestart,
   type Kernel,
+  type RtRqStats,
   type TaskStruct,
 } from "@ksim/core";
 import { sched_explainer } from "./explain.js";
@@ -39,13 +40,6 @@ export interface SchedParams {
 /** DEF_TIMESLICE of SCHED_RR: 100 ms. */
 export const RR_TIMESLICE = 100 * NSEC_PER_MSEC;
 
-/** A snapshot of one CPU's rt_rq, for reports and tests. */
-export interface RtRqView {
-  rt_time: number;
-  rt_runtime: number;
-  rt_throttled: boolean;
-  rt_nr_running: number;
-}
 
 /**
  * kernel/sched.c, sched_rt.c and (as far as sharing a CPU needs)
@@ -125,7 +119,7 @@ export class Scheduler extends ProcessExecutor {
     t.function = (timer) => this.sched_rt_period_timer(timer);
   }
 
-  rt_rq(cpu: number): RtRqView {
+  override rt_rq_stats(cpu: number): RtRqStats {
     const r = this.rt_rqs[cpu]!;
     this.sync_remote(cpu);
     return { rt_time: r.rt_time, rt_runtime: r.rt_runtime, rt_throttled: r.rt_throttled, rt_nr_running: r.rt_nr_running };

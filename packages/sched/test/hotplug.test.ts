@@ -4,7 +4,7 @@ import {
   CPU_DYING,
   CPU_POST_DEAD,
   CpuMask,
-  ctx,
+  exec_context,
   NOTIFY_OK,
   NSEC_PER_MSEC,
   RUN,
@@ -45,6 +45,7 @@ function boot(k: SchedTestKernel): void {
 /** _cpu_down()'s notifier sequence, with take_cpu_down run on the dying CPU. */
 function* cpu_down(k: SchedTestKernel, cpu: number): KernelCall<number> {
   yield* k.hotplug.call_chain(CPU_DOWN_PREPARE, cpu);
+  const ctx = exec_context();
   const saved = ctx.cpu;
   ctx.cpu = cpu;
   k.hotplug.set_online(cpu, false);
@@ -152,7 +153,7 @@ describe("the 2.6.34 hang, seen from the scheduler alone", () => {
     expect(result()).toBe(-1);
     expect(cpuhp.state).toBe("D");
     expect(cpuhp.wchan).toBe("kthread_stop");
-    expect(k.sched.rt_rq(0).rt_throttled).toBe(true);
+    expect(k.sched.rt_rq_stats(0).rt_throttled).toBe(true);
     const chain = k.waitfor.follow({ kind: "task", task: cpuhp });
     expect(chain.path.map((e) => wait_node_name(e.to)).slice(1)).toEqual(["cpu 0", "rt_rq 0", "hrtimer sched_rt_period_timer"]);
     expect(wait_node_name(chain.path[0]!.to)).toMatch(/^task migration\/1\/\d+$/);

@@ -33,8 +33,8 @@ describe("RT bandwidth (Documentation/scheduler/sched-rt-group.txt: 950 ms of ev
     const cfs = spawn_on(k, 0, { comm: "normal", cpus_allowed: CpuMask.of([0]), threadfn: spinner });
     k.run(5 * NSEC_PER_SEC);
     // do_balance_runtime: (950 - 0) / 2 = 475 ms offered, capped at period - 950 = 50 ms.
-    expect(k.sched.rt_rq(0).rt_runtime).toBe(ms(1000));
-    expect(k.sched.rt_rq(1).rt_runtime).toBe(ms(900));
+    expect(k.sched.rt_rq_stats(0).rt_runtime).toBe(ms(1000));
+    expect(k.sched.rt_rq_stats(1).rt_runtime).toBe(ms(900));
     expect(k.sched.stats.rt_throttles).toBe(0);
     k.sched.update_curr(k.sched.rqs[0]!);
     expect(rt.se.sum_exec_runtime).toBe(ms(5000));
@@ -79,7 +79,7 @@ describe("RT bandwidth (Documentation/scheduler/sched-rt-group.txt: 950 ms of ev
     // At 1 s the 10 ms charged are paid back and nothing RT is queued: idle, NORESTART.
     k.run(ms(1001));
     expect(k.hrtimer.hrtimer_active(k.sched.rt_period_timer)).toBe(false);
-    expect(k.sched.rt_rq(1).rt_time).toBe(0);
+    expect(k.sched.rt_rq_stats(1).rt_time).toBe(0);
     // A remote wake-up from CPU 0 of a task bound to CPU 1 arms it on CPU 0.
     const t = k.sched.create_task({ comm: "remote", policy: "FIFO", rt_priority: 10, cpus_allowed: CpuMask.of([1]), threadfn: spinner });
     k.sched.irq_enter(0);
@@ -94,7 +94,7 @@ describe("RT bandwidth (Documentation/scheduler/sched-rt-group.txt: 950 ms of ev
     spawn_on(k, 0, { comm: "hog", policy: "FIFO", rt_priority: 50, threadfn: spinner });
     const normal = spawn_on(k, 0, { comm: "normal", threadfn: spinner });
     k.run(ms(960));
-    expect(k.sched.rt_rq(0).rt_throttled).toBe(true);
+    expect(k.sched.rt_rq_stats(0).rt_throttled).toBe(true);
     let ran_at = -1;
     spawn_on(k, 0, {
       comm: "urgent",

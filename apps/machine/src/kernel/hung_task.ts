@@ -4,7 +4,17 @@
  * TASK_UNINTERRUPTIBLE, without a context switch, since the previous scan.
  * A task is therefore reported between T and 2T after it blocked.
  */
-import { NSEC_PER_SEC, PF_KTHREAD, SLEEP, type Kernel, type KernelCall, type TaskStruct } from "@ksim/core";
+import {
+  define_service,
+  NSEC_PER_SEC,
+  PF_KTHREAD,
+  SLEEP,
+  type Kernel,
+  type KernelCall,
+  type Subsystem,
+  type SubsystemFactory,
+  type TaskStruct,
+} from "@ksim/core";
 
 /** The machine's reaction to a report: it stops the run and explains the hang. */
 export type OnHung = (tasks: readonly TaskStruct[], now_ns: number) => void;
@@ -18,7 +28,7 @@ export interface HungTaskOptions {
   hung_task_check_count?: number;
   /** Called after each scan that printed a report, with the tasks it named. */
   on_hung?: OnHung;
-  /** printk(KERN_ERR ...); default: kept in `HungTaskDetector.log`. */
+  /** printk(KERN_ERR ...); default: the kernel's printk. */
   printk?: (line: string) => void;
 }
 
@@ -28,8 +38,6 @@ export class HungTaskDetector {
   sysctl_hung_task_timeout_secs: number;
   sysctl_hung_task_warnings: number;
   sysctl_hung_task_check_count: number;
-  /** Lines printed, when no printk was given. */
-  readonly log: string[] = [];
   /** Scans done so far. */
   scans = 0;
   private readonly on_hung: OnHung | undefined;
@@ -45,7 +53,7 @@ export class HungTaskDetector {
     this.sysctl_hung_task_warnings = opts.hung_task_warnings ?? 10;
     this.sysctl_hung_task_check_count = opts.hung_task_check_count ?? Number.MAX_SAFE_INTEGER;
     this.on_hung = opts.on_hung;
-    this.printk = opts.printk ?? ((line) => this.log.push(line));
+    this.printk = opts.printk ?? ((line) => k.printk(line));
   }
 
   /**
@@ -104,4 +112,28 @@ export class HungTaskDetector {
     this.printk(`"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.`);
     this.found.push(t);
   }
+}
+
+/** What the rest of a machine may ask of the hung-task detector. */
+export interface HungTaskOps {
+  /** The khungtaskd thread; null while the detector is off. */
+  readonly task: TaskStruct | null;
+  readonly sysctl_hung_task_timeout_secs: number;
+}
+
+/** A service core does not know: defined here, found by its name. */
+export const HUNG_TASK = define_service<HungTaskOps>("hung_task");
+
+/** khungtaskd as a machine's subsystem: hung_task_init() is a module_init (device level). */
+export function hung_task_subsystem(opts: HungTaskOptions): SubsystemFactory {
+  return (k: Kernel): Subsystem<HungTaskOps> => {
+    const d = new HungTaskDetector(k, opts);
+    return {
+      name: "hung_task",
+      implementation: "kernel/hung_task.c of 2.6.34",
+      provides: HUNG_TASK,
+      ops: d,
+      initcalls: [{ name: "hung_task_init", level: "device", fn: () => void d.init() }],
+    };
+  };
 }

@@ -17,7 +17,10 @@ import {
   complete,
   Completion,
   CpuMask,
-  ctx,
+  exec_context,
+  preempt_disable,
+  preempt_enable,
+  STOP_MACHINE,
   current,
   init_completion,
   MAX_RT_PRIO,
@@ -33,6 +36,8 @@ import {
   type Kernel,
   type KernelCall,
   type StopMachineOps,
+  type Subsystem,
+  type SubsystemFactory,
   type TaskStruct,
   type WaitEdge,
   type WaitNode,
@@ -132,7 +137,7 @@ export class KstopMachine implements StopMachineOps {
 
   /** stop_cpu(): the work item every online CPU runs. */
   private *stop_cpu(c: KstopCpu): KernelCall {
-    const cpu = ctx.cpu;
+    const cpu = exec_context().cpu;
     if (cpu !== c.cpu) BUG(`kstop/${c.cpu} runs stop_cpu on CPU ${cpu}`);
     const active = cpu === this.active_cpu;
     // STOPMACHINE_PREPARE and _DISABLE_IRQ, acknowledged on arrival.
@@ -157,12 +162,12 @@ export class KstopMachine implements StopMachineOps {
       // STOPMACHINE_RUN: every online CPU has interrupts off now.
       const fn = this.fn;
       if (fn === null) BUG("stop_cpu: no function to run");
-      ctx.atomic++;
+      preempt_disable();
       try {
         const err = fn();
         if (err) this.fnret = err;
       } finally {
-        ctx.atomic--;
+        preempt_enable();
       }
       this.state = STOPMACHINE_EXIT;
       wake_up(this.state_wq);
@@ -252,4 +257,18 @@ export class KstopMachine implements StopMachineOps {
     for (const c of this.percpu) if (c.participating && !c.done) return c;
     return null;
   }
+}
+
+/** kstop as a machine's stop_machine: its workqueue threads are made before smp_init. */
+export function kstop_subsystem(): SubsystemFactory {
+  return (k: Kernel): Subsystem<StopMachineOps> => {
+    const sm = new KstopMachine(k);
+    return {
+      name: "stop_machine",
+      implementation: "kernel/stop_machine.c of 2.6.34 (kstop RT workqueue)",
+      provides: STOP_MACHINE,
+      ops: sm,
+      initcalls: [{ name: "stop_machine_init", level: "early", fn: () => sm.init() }],
+    };
+  };
 }

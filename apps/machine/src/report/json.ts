@@ -9,7 +9,7 @@ import { VERSION } from "./version.js";
 /** The report as a JSON value (what `format_json_report` prints). */
 export function json_report(r: RunResult): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    ksim: VERSION,
+    ksim: r.ksim || VERSION,
     scenario: r.scenario,
     seed: r.seed,
     outcome: r.outcome,
@@ -20,6 +20,7 @@ export function json_report(r: RunResult): Record<string, unknown> {
   if (r.outcome === "hang" && r.hang) {
     out["hang"] = {
       detected_at_ns: r.hang.detected_at_ns,
+      detected_by: r.hang.detected_by,
       hung_tasks: r.hang.hung_tasks.map((t) => ({
         pid: t.pid,
         comm: t.comm,
@@ -27,7 +28,7 @@ export function json_report(r: RunResult): Record<string, unknown> {
         blocked_since_ns: t.blocked_since_ns,
         in: t.in,
       })),
-      cycle: r.hang.cycle.map((e) => ({ node: e.node, waits_for: e.waits_for, because: e.because })),
+      cycle: r.hang.cycle.map((e) => ({ node: e.node, waits_for: e.waits_for, because: e.because, from: { ...e.from }, to: { ...e.to } })),
     };
   }
   if (r.outcome === "bug" && r.bug) {
@@ -60,6 +61,9 @@ export function json_report(r: RunResult): Record<string, unknown> {
   };
   // Not in the contract's example; kept so scripts can read khungtaskd's and BUG's lines.
   out["dmesg"] = [...r.dmesg];
+  // Added after the contract's first form: at the end, so its order stays.
+  out["kernel"] = { version: r.kernel.version, subsystems: r.kernel.subsystems.map((s) => ({ name: s.name, implementation: s.implementation })) };
+  out["stopped_early"] = r.stopped_early;
   return out;
 }
 

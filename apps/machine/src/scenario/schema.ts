@@ -20,6 +20,8 @@ import {
   CPU_UP_PREPARE,
   DurationError,
   cpu_event_from_name,
+  errno_from_name,
+  errno_names,
   cpu_event_name,
   format_duration,
   parse_duration,
@@ -215,10 +217,14 @@ export const CPU_EVENT_NAMES: readonly string[] = [
 ].flatMap((ev) => [cpu_event_name(ev), cpu_event_name(ev | CPU_TASKS_FROZEN)]);
 
 const notifier_action = z
-  .union([one_of(["ok", "bad"]), strict({ block: duration() })], {
-    error: (iss) => `expected ok, bad or { block: <duration> }, got ${describe_value(iss.input)}`,
+  .union([one_of(["ok", "bad"]), strict({ block: duration() }), strict({ errno: one_of(errno_names() as [string, ...string[]]) })], {
+    error: (iss) => `expected ok, bad, { block: <duration> } or { errno: <EBUSY, EINVAL, ...> }, got ${describe_value(iss.input)}`,
   })
-  .transform((a): NotifierAction => (typeof a === "string" ? { kind: a } : { kind: "block", ns: a.block }));
+  .transform((a): NotifierAction => {
+    if (typeof a === "string") return { kind: a };
+    if ("block" in a) return { kind: "block", ns: a.block };
+    return { kind: "errno", errno: errno_from_name(a.errno) ?? 0 };
+  });
 
 const kernel = strict({
   cpus: int_in(1, MAX_CPUS).meta({ description: "Number of CPUs, numbered from 0. The only field without a default." }),
@@ -266,7 +272,7 @@ const extra_notifier = strict({
       error: (iss) =>
         iss.code !== "invalid_type"
           ? "unknown CPU event (expected a name such as CPU_DOWN_PREPARE, CPU_DEAD, CPU_POST_DEAD)"
-          : `expected a mapping of CPU event to ok | bad | { block: <duration> }, got ${describe_value(iss.input)}`,
+          : `expected a mapping of CPU event to ok | bad | { block: <duration> } | { errno: <name> }, got ${describe_value(iss.input)}`,
     })
     .default({}),
 });

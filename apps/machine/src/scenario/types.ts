@@ -27,7 +27,12 @@ export interface WorkloadTask {
 }
 
 /** What an extra notifier does at one event. */
-export type NotifierAction = { readonly kind: "ok" } | { readonly kind: "bad" } | { readonly kind: "block"; readonly ns: number };
+export type NotifierAction =
+  | { readonly kind: "ok" }
+  | { readonly kind: "bad" }
+  | { readonly kind: "block"; readonly ns: number }
+  /** notifier_from_errno(-errno): NOTIFY_BAD with an error number the caller gets back. */
+  | { readonly kind: "errno"; readonly errno: number };
 
 export interface ExtraNotifier {
   readonly name: string;

@@ -4,7 +4,7 @@
  * and the fakes stand in for the hotplug and stop_machine subsystems.
  */
 import { BUG } from "../bug.js";
-import { ctx } from "../context.js";
+import { exec_context } from "../context.js";
 import { CpuMask } from "../cpumask.js";
 import type { KernelCall } from "../effects.js";
 import { run_atomic } from "../effects.js";
@@ -12,15 +12,11 @@ import { Engine } from "../engine.js";
 import type { CpuExec} from "../executor.js";
 import { ProcessExecutor } from "../executor.js";
 import type { HrtimerOps } from "../hrtimer.js";
-import {
-  NOTIFY_STOP_MASK,
-  type CpuHotplugOps,
-  type HotplugOpRecord,
-  type Kernel,
-  type KthreadOps,
-  type NotifierBlock,
-  type StopMachineOps,
-} from "../interfaces.js";
+import type { CpuHotplugOps, HotplugOpRecord } from "../cpu.js";
+import type { Kernel, ServiceKey } from "../kernel.js";
+import type { KthreadOps } from "../kthread.js";
+import { NOTIFY_STOP_MASK, type NotifierBlock } from "../notifier.js";
+import type { StopMachineOps } from "../stop_machine.js";
 import { Prng } from "../prng.js";
 import type { TaskSpec, TaskStruct } from "../task.js";
 import { TraceBus, type TraceRecord } from "../trace.js";
@@ -115,6 +111,7 @@ export class FakeHotplug implements CpuHotplugOps {
   readonly cpu_present_mask: CpuMask;
   readonly chain: NotifierBlock[] = [];
   readonly log: HotplugOpRecord[] = [];
+  nr_ops = 0;
   /** Every notifier call made through call_chain: [name, action, cpu, ret]. */
   readonly calls: [string, number, number, number][] = [];
 
@@ -174,7 +171,16 @@ export class FakeHotplug implements CpuHotplugOps {
     return run_atomic(this.call_chain(action, cpu), "cpu notifier chain");
   }
 
+  *smp_init(): KernelCall<number> {
+    let up = 0;
+    for (let cpu = 0; cpu < this.cpu_present_mask.weight(); cpu++) {
+      if (!this.cpu_online(cpu) && (yield* this.cpu_up(cpu)) === 0) up++;
+    }
+    return up;
+  }
+
   *cpu_up(cpu: number): KernelCall<number> {
+    this.nr_ops++;
     yield* this.call_chain(0x3, cpu);
     this.set_online(cpu, true);
     yield* this.call_chain(0x2, cpu);
@@ -182,6 +188,7 @@ export class FakeHotplug implements CpuHotplugOps {
   }
 
   *cpu_down(cpu: number): KernelCall<number> {
+    this.nr_ops++;
     yield* this.call_chain(0x5, cpu);
     this.set_online(cpu, false);
     yield* this.call_chain(0x7, cpu);
@@ -193,6 +200,7 @@ export class FakeHotplug implements CpuHotplugOps {
 /** stop_machine that runs fn at once, with interrupts off, on the target CPU. */
 export class FakeStopMachine implements StopMachineOps {
   *stop_machine(fn: () => number, cpus: CpuMask): KernelCall<number> {
+    const ctx = exec_context();
     const saved = ctx.cpu;
     ctx.cpu = cpus.first();
     ctx.atomic++;
@@ -212,8 +220,16 @@ function missing(name: string): never {
 /** A Kernel whose unset services fail loudly when used. */
 export interface TestKernel extends Kernel {
   sched: ReferenceExecutor | Kernel["sched"];
+  hotplug: Kernel["hotplug"];
+  hrtimer: Kernel["hrtimer"];
+  kthread: Kernel["kthread"];
+  stop_machine: Kernel["stop_machine"];
   /** Every trace record, when make_test_kernel({ trace: true }). */
   readonly records: TraceRecord[];
+  /** Every printk line. */
+  readonly dmesg: string[];
+  /** Services beyond the well-known five, by key name. */
+  readonly services: Map<string, unknown>;
   /** Create a task and wake it at once. */
   spawn(spec: TaskSpec): TaskStruct;
   /** Run the engine until `until` ns (default: until nothing is left). */
@@ -245,6 +261,8 @@ export function make_test_kernel(opts: TestKernelOptions = {}): TestKernel {
   const engine = new Engine();
   const trace = new TraceBus(() => engine.now);
   const records: TraceRecord[] = [];
+  const dmesg: string[] = [];
+  const services = new Map<string, unknown>();
   if (opts.trace) trace.attach({ write: (r) => records.push(r) });
   const seed = opts.seed ?? 1;
   const k: TestKernel = {
@@ -259,6 +277,16 @@ export function make_test_kernel(opts: TestKernelOptions = {}): TestKernel {
     kthread: new Proxy({} as KthreadOps, { get: () => missing("kthread") }),
     stop_machine: new FakeStopMachine(),
     records,
+    dmesg,
+    services,
+    printk: (text) => dmesg.push(text),
+    service<T>(key: ServiceKey<T>): T {
+      const well_known = (k as unknown as Record<string, unknown>)[key.name === "cpu_hotplug" ? "hotplug" : key.name];
+      if (well_known !== undefined) return well_known as T;
+      if (!services.has(key.name)) BUG(`this test kernel has no ${key.name}`);
+      return services.get(key.name) as T;
+    },
+    has_service: (key) => services.has(key.name) || key.name in k,
     spawn(spec) {
       const p = k.sched.create_task(spec);
       k.sched.wake_up_new_task(p);

@@ -5,7 +5,7 @@
  * and leave out the rest (see each class).
  */
 import { BUG } from "../bug.js";
-import { ctx, current } from "../context.js";
+import { current, smp_processor_id } from "../context.js";
 import { CpuMask } from "../cpumask.js";
 import type { KernelCall } from "../effects.js";
 import { SimEvent } from "../heap.js";
@@ -19,7 +19,8 @@ import {
   type HrtimerMode,
   type HrtimerOps,
 } from "../hrtimer.js";
-import type { Kernel, KthreadOps, ThreadFn } from "../interfaces.js";
+import type { Kernel } from "../kernel.js";
+import type { KthreadOps, ThreadFn } from "../kthread.js";
 import { get_task_struct, PF_KTHREAD, PF_THREAD_BOUND, put_task_struct, type TaskStruct } from "../task.js";
 import { Completion, complete, wait_for_completion } from "../wait.js";
 
@@ -60,12 +61,12 @@ export class SimpleHrtimers implements HrtimerOps {
     t.state = HRTIMER_STATE_INACTIVE;
   }
   hrtimer_start(t: HrTimer, tim: number, mode: HrtimerMode): number {
-    if (ctx.cpu < 0) BUG(`hrtimer_start(${t.name}) outside any CPU context`);
+    const cpu = smp_processor_id();
     const was = this.hrtimer_is_queued(t) ? 1 : 0;
     this.hrtimer_try_to_cancel(t);
     t.expires = mode.startsWith("REL") ? this.k.engine.now + tim : tim;
-    this.starts.push([t.name, ctx.cpu]);
-    this.enqueue(t, ctx.cpu);
+    this.starts.push([t.name, cpu]);
+    this.enqueue(t, cpu);
     return was;
   }
   hrtimer_try_to_cancel(t: HrTimer): number {

@@ -1,0 +1,222 @@
+/**
+ * The boot contract, after init/main.c: start_kernel() runs each
+ * subsystem's early setup on the boot CPU, rest_init() creates init and
+ * kthreadd, and kernel_init() runs the initcalls in init's process context:
+ * early_initcall (do_pre_smp_initcalls), smp_init, then core .. late. Each
+ * subsystem declares its initcalls and what they come after; the machine
+ * only assembles and boots, knowing no subsystem's internals.
+ */
+import { BUG } from "./bug.js";
+import { in_irq } from "./irq.js";
+import type { KernelCall } from "./effects.js";
+import type { Engine } from "./engine.js";
+import {
+  CPU_HOTPLUG,
+  HRTIMER,
+  KTHREAD,
+  SCHED,
+  STOP_MACHINE,
+  type Kernel,
+  type KernelConfig,
+  type ServiceKey,
+} from "./kernel.js";
+import type { Prng } from "./prng.js";
+import type { TaskStruct } from "./task.js";
+import type { TraceBus } from "./trace.js";
+import { WaitForGraph } from "./waitfor.js";
+
+/** The levels, in boot order. */
+export const INIT_LEVELS = [
+  /** start_kernel(): the boot CPU, no task yet; plain calls. */
+  "start_kernel",
+  /** rest_init(): init (pid 1) exists; kthreadd is created here. Plain calls. */
+  "rest_init",
+  /** do_pre_smp_initcalls(): early_initcall, in init's process context. */
+  "early",
+  /** smp_init() and what must follow it at once (sched_init_smp). */
+  "smp",
+  "core",
+  "postcore",
+  "arch",
+  "subsys",
+  "fs",
+  "device",
+  "late",
+] as const;
+
+export type InitLevel = (typeof INIT_LEVELS)[number];
+
+/** Levels that run in init's process context, where an initcall may block. */
+export function init_level_may_block(level: InitLevel): boolean {
+  return INIT_LEVELS.indexOf(level) >= INIT_LEVELS.indexOf("early");
+}
+
+export interface Initcall {
+  /** The kernel function's name: "sched_init", "migration_init", "smp_init". */
+  readonly name: string;
+  readonly level: InitLevel;
+  /** Initcalls (by name) that must run first; at an earlier level they already have. */
+  readonly after?: readonly string[];
+  /** A plain call before "early"; from "early" on it may be a generator that blocks. */
+  readonly fn: () => void | KernelCall<unknown>;
+}
+
+/** One subsystem of a machine: the service it provides and its initcalls. */
+export interface Subsystem<T = unknown> {
+  /** "sched", "hrtimer", "cpu_hotplug", ... */
+  readonly name: string;
+  /** Which implementation: "kernel/sched.c 2.6.34 (migration threads)". Shown in reports. */
+  readonly implementation: string;
+  readonly provides?: ServiceKey<T>;
+  readonly ops?: T;
+  readonly initcalls: readonly Initcall[];
+}
+
+/** Builds a subsystem for the kernel it will serve (which is not frozen yet). */
+export type SubsystemFactory = (k: Kernel) => Subsystem<unknown>;
+
+export interface AssemblyOptions {
+  readonly engine: Engine;
+  readonly trace: TraceBus;
+  readonly config: KernelConfig;
+  prng(name: string): Prng;
+  printk(text: string): void;
+  /** In boot order within a level: an earlier subsystem's initcalls run first. */
+  readonly subsystems: readonly SubsystemFactory[];
+}
+
+export interface Assembly {
+  readonly k: Kernel;
+  readonly subsystems: readonly Subsystem[];
+  /** Every initcall, in the order boot runs them. */
+  readonly initcalls: readonly Initcall[];
+}
+
+/** A machine that cannot be assembled: a missing service, a duplicate, an initcall order that cannot hold. */
+export class AssemblyError extends Error {
+  override readonly name = "AssemblyError";
+}
+
+/**
+ * Builds the Kernel once from the subsystem factories and freezes it. A
+ * service is looked up at use, so factories may run in any order; a
+ * well-known service no subsystem provides is a BUG when first used.
+ */
+export function assemble_kernel(opts: AssemblyOptions): Assembly {
+  const services = new Map<string, unknown>();
+  const need = <T>(key: ServiceKey<T>): T => {
+    if (!services.has(key.name)) BUG(`this machine has no ${key.name} subsystem`);
+    return services.get(key.name) as T;
+  };
+  const k: Kernel = Object.freeze({
+    engine: opts.engine,
+    trace: opts.trace,
+    waitfor: new WaitForGraph(),
+    config: Object.freeze({ ...opts.config }),
+    prng: (name: string) => opts.prng(name),
+    printk: (text: string) => opts.printk(text),
+    get sched() {
+      return need(SCHED);
+    },
+    get hrtimer() {
+      return need(HRTIMER);
+    },
+    get hotplug() {
+      return need(CPU_HOTPLUG);
+    },
+    get kthread() {
+      return need(KTHREAD);
+    },
+    get stop_machine() {
+      return need(STOP_MACHINE);
+    },
+    service: need,
+    has_service: (key: ServiceKey<unknown>) => services.has(key.name),
+  });
+  const subsystems: Subsystem[] = [];
+  for (const make of opts.subsystems) {
+    const s = make(k);
+    if (s.provides) {
+      if (services.has(s.provides.name)) throw new AssemblyError(`two subsystems provide ${s.provides.name}`);
+      if (s.ops === undefined) throw new AssemblyError(`subsystem ${s.name} provides ${s.provides.name} but has no ops`);
+      services.set(s.provides.name, s.ops);
+    }
+    subsystems.push(Object.freeze(s));
+  }
+  return Object.freeze({ k, subsystems: Object.freeze(subsystems), initcalls: Object.freeze(order_initcalls(subsystems)) });
+}
+
+/**
+ * Every initcall in boot order: by level, then so that each runs after the
+ * ones it names, otherwise in subsystem order and declaration order (the
+ * kernel's link order).
+ */
+export function order_initcalls(subsystems: readonly Subsystem[]): Initcall[] {
+  const all = subsystems.flatMap((s) => s.initcalls);
+  const level_of = new Map<string, number>();
+  for (const c of all) {
+    if (level_of.has(c.name)) throw new AssemblyError(`initcall ${c.name} is declared twice`);
+    level_of.set(c.name, INIT_LEVELS.indexOf(c.level));
+  }
+  const out: Initcall[] = [];
+  for (let lvl = 0; lvl < INIT_LEVELS.length; lvl++) {
+    const pending = all.filter((c) => level_of.get(c.name) === lvl);
+    const done = new Set<string>();
+    while (pending.length > 0) {
+      const i = pending.findIndex((c) => (c.after ?? []).every((a) => ready(a, c, lvl, level_of, done)));
+      if (i < 0) throw new AssemblyError(`initcalls ${pending.map((c) => c.name).join(", ")} wait for each other`);
+      const [c] = pending.splice(i, 1);
+      done.add(c!.name);
+      out.push(c!);
+    }
+  }
+  return out;
+}
+
+function ready(after: string, c: Initcall, lvl: number, level_of: ReadonlyMap<string, number>, done: ReadonlySet<string>): boolean {
+  const at = level_of.get(after);
+  if (at === undefined) throw new AssemblyError(`initcall ${c.name} comes after ${after}, which no subsystem declares`);
+  if (at > lvl) throw new AssemblyError(`initcall ${c.name} (${c.level}) comes after ${after} (${INIT_LEVELS[at]}), a later level`);
+  return at < lvl || done.has(after);
+}
+
+/** Runs one plain level's initcalls (start_kernel, rest_init). */
+export function do_initcall_level(a: Assembly, level: InitLevel): void {
+  if (init_level_may_block(level)) BUG(`do_initcall_level(${level}): a process-context level; use do_initcalls`);
+  for (const c of a.initcalls) {
+    if (c.level !== level) continue;
+    const r = c.fn();
+    if (r !== undefined) BUG(`initcall ${c.name} at ${level} returned a generator: it may not block there`);
+  }
+}
+
+/** kernel_init()'s part: every level from "early" to "late", in init's process context. */
+export function* do_initcalls(a: Assembly): KernelCall {
+  for (const c of a.initcalls) {
+    if (!init_level_may_block(c.level)) continue;
+    const r = c.fn();
+    if (r !== undefined) yield* r;
+  }
+}
+
+/**
+ * start_kernel() .. rest_init(): runs the boot CPU's setup, creates init
+ * (pid 1), runs rest_init (kthreadd), and wakes init, whose body runs the
+ * initcalls and then `user_space` (what /sbin/init would start). Boot
+ * takes no simulated time of its own; the caller runs the engine.
+ */
+export function start_kernel(a: Assembly, user_space: () => KernelCall<number>): TaskStruct {
+  const k = a.k;
+  do_initcall_level(a, "start_kernel");
+  const init = k.sched.create_task({
+    comm: "init",
+    cpu: 0,
+    threadfn: function* kernel_init() {
+      yield* do_initcalls(a);
+      return yield* user_space();
+    },
+  });
+  do_initcall_level(a, "rest_init");
+  in_irq(k.sched, 0, () => k.sched.wake_up_new_task(init));
+  return init;
+}
