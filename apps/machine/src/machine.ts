@@ -38,13 +38,13 @@ import { CpuHotplug } from "@ksim/cpu-hotplug";
 import { Hrtimers } from "@ksim/hrtimer";
 import { Kthreads } from "@ksim/kthread";
 import { migration_init, sched_init_smp, Scheduler, type SchedParams } from "@ksim/sched";
-import { CpuhpStress } from "./kernel/cpuhp_stress.js";
+import { CpuhpStress, create_workload_task } from "@ksim/workload";
 import { HungTaskDetector } from "./kernel/hung_task.js";
 import { KstopMachine } from "./kernel/stop_machine.js";
-import { create_workload_task } from "./kernel/workload.js";
-import { VERSION } from "./report/version.js";
-import type { CycleEdge, HungTask, RunResult } from "./result.js";
-import type { ExtraNotifier, Outcome, ScenarioSpec } from "./scenario/types.js";
+import type { CycleEdge, HungTask } from "@ksim/report";
+import type { ExtraNotifier, Outcome, ScenarioSpec } from "@ksim/scenario";
+import type { MachineReport as RunResult } from "./result.js";
+import { VERSION } from "./version.js";
 
 /** A subsystem the machine may be given instead of its own. */
 type Factory<T> = (k: Kernel, spec: ScenarioSpec) => T;

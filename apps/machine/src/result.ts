@@ -1,59 +1,33 @@
-import type { HotplugOpRecord } from "@ksim/core";
-import type { Outcome } from "./scenario/types.js";
+/**
+ * machine.ts builds the RunResult of @ksim/report without two of its fields
+ * (who detected a hang, why a run stopped early): they are in the kernel log
+ * it writes. complete_result derives them from there, in this one place,
+ * until the machine fills them itself; then it passes them through.
+ */
+import type { HangDetector, RunResult } from "@ksim/report";
 
-/** The JSON report of `ksim run --json` (CONTRACT.md §3). */
+/** RunResult as the machine builds it: `detected_by` and `stopped_early` may be missing. */
+export type MachineReport = Omit<RunResult, "hang" | "stopped_early"> & {
+  hang?: Omit<NonNullable<RunResult["hang"]>, "detected_by"> & { detected_by?: HangDetector };
+  stopped_early?: string | null;
+};
 
-export interface HungTask {
-  pid: number;
-  comm: string;
-  state: string;
-  blocked_since_ns: number;
-  /** The kernel function it is blocked in (wchan), e.g. "kthread_stop". */
-  in: string;
-}
+/** The line Machine.run() prints when a limit ends the run (see its `limited`). */
+const STOPPED_EARLY = "ksim: run stopped early: ";
+/** The line ksim's watchdog prints when khungtaskd could not report a hang (Machine.watchdog()). */
+const WATCHDOG = "ksim watchdog:";
 
-export interface CycleEdge {
-  node: string;
-  waits_for: string;
-  because: string;
-}
-
-export interface RunResult {
-  ksim: string;
-  scenario: string;
-  seed: number;
-  outcome: Outcome;
-  simulated_ns: number;
-  events: number;
-  wall_ms: number;
-  hang?: {
-    detected_at_ns: number;
-    hung_tasks: HungTask[];
-    cycle: CycleEdge[];
+/** The RunResult of @ksim/report, every field filled. */
+export function complete_result(r: MachineReport): RunResult {
+  const { hang, stopped_early, ...rest } = r;
+  const early_line = r.dmesg.find((l) => l.includes(STOPPED_EARLY));
+  const out: RunResult = {
+    ...rest,
+    stopped_early: stopped_early !== undefined ? stopped_early : early_line ? early_line.slice(early_line.indexOf(STOPPED_EARLY) + STOPPED_EARLY.length) : null,
   };
-  bug?: { at_ns: number; message: string };
-  cpus: { cpu: number; online: boolean; rt_throttled: boolean; rt_time_ns: number }[];
-  tasks: {
-    pid: number;
-    comm: string;
-    policy: string;
-    priority: number;
-    cpu: number;
-    state: string;
-    runtime_ns: number;
-  }[];
-  hotplug: Omit<HotplugOpRecord, "pid">[];
-  stats: {
-    context_switches: number;
-    rt_throttles: number;
-    timer_migrations: number;
-    hotplug_ops: number;
-  };
-  /** Kernel log lines (khungtaskd's report, BUG messages), as printk would print them. */
-  dmesg: string[];
-}
-
-/** `ksim run` exit status: 0 when the outcome is the expected one, else 1. */
-export function run_exit_code(r: RunResult, expected: Outcome | null): number {
-  return r.outcome === (expected ?? "ok") ? 0 : 1;
+  if (hang) {
+    const detected_by = hang.detected_by ?? (r.dmesg.some((l) => l.includes(WATCHDOG)) ? "watchdog" : "khungtaskd");
+    out.hang = { ...hang, detected_by };
+  }
+  return out;
 }

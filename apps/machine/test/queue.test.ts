@@ -14,13 +14,12 @@ import { Job, Queue } from "bullmq";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliIo } from "../src/cli.js";
-import { campaign_blocks, format_seed_ranges, run_queued_campaign } from "../src/queue/campaign.js";
+import { campaign_blocks, format_seed_ranges, mask_url, masker, open_link, parse_queue_url, parse_seed_range, queue_name, read_results } from "@ksim/campaign";
+import { run_campaign, run_queued_campaign } from "../src/campaigns.js";
+import { VERSION } from "../src/version.js";
 import { register_queue_commands, run_queued_stress } from "../src/queue/cli.js";
-import { open_link, queue_name } from "../src/queue/connection.js";
-import { mask_url, masker, parse_queue_url } from "../src/queue/url.js";
-import { load_scenario } from "../src/scenario/load.js";
-import { parse_seed_range, read_results, run_campaign } from "../src/stress/campaign.js";
-import type { SeedResult } from "../src/stress/types.js";
+import { load_scenario } from "@ksim/scenario";
+import type { SeedResult } from "@ksim/campaign";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const PASSWORD = "s3cret-Pa55";
@@ -226,7 +225,7 @@ describe("distributed campaigns on redis-server", () => {
     await Promise.all(started.map((w) => w.ready));
 
     const link = open_link(url);
-    const queue = new Queue(queue_name(), { connection: link.connection });
+    const queue = new Queue(queue_name(VERSION), { connection: link.connection });
     const out = join(dir, "runs.jsonl");
     let collected = 0;
     let killed: Promise<string> | null = null;
@@ -307,7 +306,7 @@ describe("distributed campaigns on redis-server", () => {
     workers.push(a);
     await a.ready;
     const link = open_link(url);
-    const queue = new Queue(queue_name(), { connection: link.connection });
+    const queue = new Queue(queue_name(VERSION), { connection: link.connection });
     const { io, cli } = make_io();
     // Two seeds per job: the first job is taken by wa, which is killed at once; wb,
     // which lets no job survive a dead worker, fails it and runs the other.

@@ -12,8 +12,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify as to_yaml } from "yaml";
 import { Machine, sched_params } from "../src/machine.js";
-import type { RunResult } from "../src/result.js";
-import { parse_scenario, type ScenarioSpec } from "../src/scenario/index.js";
+import type { MachineReport as RunResult } from "../src/result.js";
+import { parse_scenario, type ScenarioSpec } from "@ksim/scenario";
 
 // ---- a scheduler that remembers every task and where time went -------------
 
