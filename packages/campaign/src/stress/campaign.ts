@@ -38,10 +38,10 @@ export interface CampaignOptions extends CampaignBase {
   /** Runs the seeds in this thread (jobs 0). */
   runner: ScenarioRunner;
   /**
-   * The piscina worker file (jobs > 0): its default export takes a SeedJob and
-   * returns a SeedResult, as `run_seed` with the caller's runner does.
+   * The piscina worker file, needed when jobs > 0: its default export takes a
+   * SeedJob and returns a SeedResult, as `run_seed` with the caller's runner does.
    */
-  worker: string | URL;
+  worker?: string | URL;
 }
 
 /** "1..20" or "7" or "1,5,9" to a list of seeds. */
@@ -151,6 +151,8 @@ export function summarize(version: string, spec: ScenarioSpec, expected: Outcome
 }
 
 export async function run_campaign(opts: CampaignOptions): Promise<CampaignSummary> {
+  const worker = opts.worker instanceof URL ? opts.worker.href : opts.worker;
+  if (opts.jobs > 0 && worker === undefined) throw new RangeError("run_campaign: jobs > 0 needs the worker file that runs a seed");
   const t0 = performance.now();
   const prior = opts.out && opts.resume ? read_results(opts.out) : new Map<number, SeedResult>();
   // A torn last line must not swallow the next result.
@@ -178,7 +180,7 @@ export async function run_campaign(opts: CampaignOptions): Promise<CampaignSumma
   // Every queued seed listens for the abort.
   if (opts.signal) setMaxListeners(todo.length + 16, opts.signal);
   try {
-    if (opts.jobs <= 0) {
+    if (opts.jobs <= 0 || worker === undefined) {
       for (const seed of todo) {
         if (opts.signal?.aborted) break;
         finish(run_seed(opts.runner, job(seed)));
@@ -187,7 +189,7 @@ export async function run_campaign(opts: CampaignOptions): Promise<CampaignSumma
       }
     } else {
       const pool = new Piscina<SeedJob, SeedResult>({
-        filename: opts.worker instanceof URL ? opts.worker.href : opts.worker,
+        filename: worker,
         execArgv: worker_exec_argv(),
         minThreads: Math.min(opts.jobs, todo.length || 1),
         maxThreads: opts.jobs,
