@@ -148,7 +148,7 @@ describe("determinism in worker threads", () => {
         eval: true,
         // Not the test runner's "source" condition: the worker runs dist.
         execArgv: [],
-        workerData: { ...job, load: url("scenario/load.js"), machine: url("machine.js") },
+        workerData: { ...job, load: url("index.js"), machine: url("index.js") },
       });
       w.once("message", (m: { report: RunResult; trace: string; records: number }) => {
         resolve(m);
