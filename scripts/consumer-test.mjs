@@ -20,7 +20,18 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const PACKAGES = ["packages/core", "packages/hrtimer", "packages/cpu-hotplug", "packages/kthread", "packages/sched", "apps/machine"];
+const PACKAGES = [
+  "packages/core",
+  "packages/hrtimer",
+  "packages/cpu-hotplug",
+  "packages/kthread",
+  "packages/sched",
+  "packages/scenario",
+  "packages/workload",
+  "packages/report",
+  "packages/campaign",
+  "apps/machine",
+];
 const args = new Set(process.argv.slice(2));
 const t0 = performance.now();
 
@@ -77,7 +88,9 @@ for (const dir of PACKAGES) {
   const listing = run("tar", ["-tzf", tgz[pkg.name]], { cwd: work }).stdout.split("\n");
   const manifest = run("tar", ["-xOzf", tgz[pkg.name], "package/package.json"], { cwd: work }).stdout;
   if (manifest.includes("workspace:")) fail(`${file}: package.json still has a workspace: range`);
-  for (const need of ["package/dist/index.js", "package/dist/index.d.ts", "package/package.json"]) {
+  // The built-in scenarios ship as files beside dist/, not compiled into it.
+  const needs = pkg.name === "@ksim/scenario" ? ["package/scenarios/seed-hang.yaml"] : [];
+  for (const need of ["package/dist/index.js", "package/dist/index.d.ts", "package/package.json", ...needs]) {
     if (!listing.includes(need)) fail(`${file} has no ${need}`);
   }
   if (!listing.includes("package/README.md")) console.warn(`consumer-test: warning: ${file} has no README.md`);

@@ -1,3 +1,18 @@
 import { ksim } from "@ksim/eslint-config";
 
-export default ksim({ dir: import.meta.dirname, allow: ["@ksim/core","@ksim/hrtimer","@ksim/cpu-hotplug","@ksim/kthread","@ksim/sched","@ksim/machine"] });
+// The app assembles everything: every subsystem and every package of the data flow.
+export default ksim({
+  dir: import.meta.dirname,
+  allow: [
+    "@ksim/core",
+    "@ksim/hrtimer",
+    "@ksim/cpu-hotplug",
+    "@ksim/kthread",
+    "@ksim/sched",
+    "@ksim/scenario",
+    "@ksim/workload",
+    "@ksim/report",
+    "@ksim/campaign",
+    "@ksim/machine",
+  ],
+});

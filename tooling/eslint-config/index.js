@@ -12,6 +12,10 @@ const WORKSPACE = [
   "@ksim/cpu-hotplug",
   "@ksim/kthread",
   "@ksim/sched",
+  "@ksim/scenario",
+  "@ksim/workload",
+  "@ksim/report",
+  "@ksim/campaign",
   "@ksim/machine",
 ];
 
@@ -37,7 +41,7 @@ export function ksim({ dir, allow = [] }) {
           {
             paths: forbidden.map((name) => ({
               name,
-              message: "A subsystem meets its siblings through the interfaces in @ksim/core; only apps/machine imports several subsystems.",
+              message: "Not in this package's allow list: a subsystem meets its siblings through the interfaces in @ksim/core, data flows one way (scenario -> machine -> report; campaigns get a runner), and only apps/machine imports several subsystems.",
             })),
             patterns: [
               {

@@ -27,8 +27,8 @@ const HOURS = quick ? 2 : 48;
 // ---- child mode: one long run, reporting memory along the way --------------
 if (process.argv[2] === "--child-48h") {
   const sample_memory = process.argv[3] === "--memory";
-  const { load_scenario } = await import("../dist/scenario/index.js");
-  const { run_scenario } = await import("../dist/machine.js");
+  const { load_scenario } = await import("../dist/index.js");
+  const { run_scenario } = await import("../dist/index.js");
   const { spec } = load_scenario("seed-stress", {
     sets: ["kernel.migration_thread_stop=CPU_POST_DEAD"],
     duration: `${HOURS}h`,
@@ -110,8 +110,8 @@ for (let i = 0; i < 3; i++) {
   cold.push(performance.now() - t0);
 }
 cold.sort((a, b) => a - b);
-const { load_scenario } = await import("../dist/scenario/index.js");
-const { run_scenario } = await import("../dist/machine.js");
+const { load_scenario } = await import("../dist/index.js");
+const { run_scenario } = await import("../dist/index.js");
 const released = load_scenario("seed-stress", { duration: "12h" }).spec;
 const per_seed = [];
 for (let seed = 1; seed <= (quick ? 4 : 20); seed++) {

@@ -13,26 +13,25 @@ import { stringify as yaml_stringify } from "yaml";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { NSEC_PER_MSEC, parse_duration } from "@ksim/core";
-import { run_scenario } from "./machine.js";
-import { format_json_report } from "./report/json.js";
-import { format_text_report } from "./report/text.js";
-import { VERSION } from "./report/version.js";
-import { run_exit_code } from "./result.js";
-import { builtin_scenarios, load_scenario } from "./scenario/load.js";
-import { ScenarioError, one_line, scenario_json_schema } from "./scenario/schema.js";
-import type { Outcome } from "./scenario/types.js";
+import { campaign_passed, NothingToShrink, parse_seed_range } from "@ksim/campaign";
+import {
+  format_campaign_text,
+  format_json_report,
+  format_text_report,
+  open_outputs,
+  OutputError,
+  render_campaign_html,
+  run_exit_code,
+  type Outputs,
+} from "@ksim/report";
+import { builtin_scenarios, load_scenario, one_line, ScenarioError, scenario_json_schema, type Outcome } from "@ksim/scenario";
+import { run_campaign, shrink } from "./campaigns.js";
+import type { CliIo } from "./cli_io.js";
 import { parse_block, register_queue_commands, run_queued_stress } from "./queue/cli.js";
-import { campaign_passed, parse_seed_range, run_campaign } from "./stress/campaign.js";
-import { format_campaign_text } from "./stress/report.js";
-import { NothingToShrink, shrink } from "./stress/shrink.js";
-import { render_campaign_html } from "./report/campaign-html.js";
-import { open_outputs, OutputError, type Outputs } from "./trace/index.js";
+import { run_scenario } from "./runner.js";
+import { VERSION } from "./version.js";
 
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  exit(code: number): void;
-}
+export type { CliIo } from "./cli_io.js";
 
 export const EXIT_OK = 0;
 export const EXIT_UNEXPECTED = 1;
@@ -131,8 +130,7 @@ function cmd_run(io: CliIo, ref: string, flags: RunFlags): number {
     const result = run_scenario(loaded.spec, { trace: outs.sinks, ...run_limits(flags) });
     outs.finish(result);
     // A bounded run keeps the outcome it found; say that it stopped short.
-    const early = result.dmesg.find((l) => l.includes("ksim: run stopped early: "));
-    if (early) io.stderr(`ksim: ${early.slice(early.indexOf("run stopped early: "))} at ${result.simulated_ns} ns simulated\n`);
+    if (result.stopped_early !== null) io.stderr(`ksim: run stopped early: ${result.stopped_early} at ${result.simulated_ns} ns simulated\n`);
     const expected = loaded.spec.expect?.outcome ?? null;
     out = flags.json ? format_json_report(result) : format_text_report(result, { expected });
     code = run_exit_code(result, expected);

@@ -18,7 +18,7 @@ export {
   MAX_TASKS,
   MAX_SCRIPT_OPS,
   BUILTIN_NOTIFIERS,
-} from "./scenario/index.js";
+} from "@ksim/scenario";
 export type {
   LoadOptions,
   LoadedScenario,
@@ -34,22 +34,16 @@ export type {
   StressHotplug,
   Outcome,
   MigrationThreadStop,
-} from "./scenario/index.js";
-export { run_scenario, build_machine, Machine } from "./machine.js";
+} from "@ksim/scenario";
+export { build_machine, Machine } from "./machine.js";
 export type { RunOptions, MachineOptions } from "./machine.js";
-export { run_campaign, parse_seed_range, read_results, campaign_passed } from "./stress/campaign.js";
-export type { CampaignOptions } from "./stress/campaign.js";
-export type { CampaignSummary, SeedResult } from "./stress/types.js";
-export { format_campaign_text } from "./stress/report.js";
-export { shrink, NothingToShrink } from "./stress/shrink.js";
-export type { ShrinkOptions, ShrinkResult } from "./stress/shrink.js";
-export { run_exit_code } from "./result.js";
-export type { RunResult, HungTask, CycleEdge } from "./result.js";
-export { format_text_report, format_json_report, json_report, VERSION } from "./report/index.js";
-export type { TextReportOptions } from "./report/index.js";
-export { open_outputs, OutputError, PerfettoSink, FtraceSink, TraceCollector } from "./trace/index.js";
-export type { OutputPaths, OutputOptions, Outputs } from "./trace/index.js";
-export { render_html_report } from "./report/html.js";
-export { render_campaign_html } from "./report/campaign-html.js";
-export { run_queued_campaign, collect_campaign, campaign_status, remove_campaign } from "./queue/campaign.js";
-export { run_queue_worker } from "./queue/worker.js";
+export { run_scenario, machine_runner } from "./runner.js";
+export { run_campaign, shrink, run_queued_campaign, run_queue_worker } from "./campaigns.js";
+export type { CampaignOptions, ShrinkOptions, QueuedCampaignOptions, QueueWorkerOptions } from "./campaigns.js";
+export { parse_seed_range, read_results, campaign_passed, NothingToShrink, collect_campaign, campaign_status, remove_campaign } from "@ksim/campaign";
+export type { CampaignSummary, SeedResult, ShrinkResult } from "@ksim/campaign";
+export { run_exit_code, format_text_report, format_json_report, json_report, format_campaign_text } from "@ksim/report";
+export type { RunResult, HungTask, CycleEdge, TextReportOptions } from "@ksim/report";
+export { open_outputs, OutputError, PerfettoSink, FtraceSink, TraceCollector, render_html_report, render_campaign_html } from "@ksim/report";
+export type { OutputPaths, OutputOptions, Outputs } from "@ksim/report";
+export { VERSION } from "./version.js";

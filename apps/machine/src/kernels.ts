@@ -10,7 +10,7 @@ import { kthread_subsystem } from "@ksim/kthread";
 import { sched_subsystem, type SchedParams } from "@ksim/sched";
 import { hung_task_subsystem, type OnHung } from "./kernel/hung_task.js";
 import { kstop_subsystem } from "./kernel/stop_machine.js";
-import type { ScenarioSpec } from "./scenario/types.js";
+import type { ScenarioSpec } from "@ksim/scenario";
 
 /** The subsystems every ksim kernel is made of, in boot order within a level. */
 export const SUBSYSTEM_NAMES = ["cpu_hotplug", "sched", "hrtimer", "kthread", "stop_machine", "hung_task"] as const;

@@ -41,13 +41,12 @@ import {
   type TaskStruct,
   type TraceSink,
 } from "@ksim/core";
-import { CpuhpStress } from "./kernel/cpuhp_stress.js";
+import type { CycleEdge, HangDetector, HungTask, RunResult } from "@ksim/report";
+import type { ExtraNotifier, Outcome, ScenarioSpec } from "@ksim/scenario";
+import { CpuhpStress, create_workload_task } from "@ksim/workload";
 import { HUNG_TASK } from "./kernel/hung_task.js";
-import { create_workload_task } from "./kernel/workload.js";
 import { kernel_assembly, kernel_version, type SubsystemName } from "./kernels.js";
-import { VERSION } from "./report/version.js";
-import type { CycleEdge, HangDetector, HungTask, RunResult } from "./result.js";
-import type { ExtraNotifier, Outcome, ScenarioSpec } from "./scenario/types.js";
+import { VERSION } from "./version.js";
 
 /** An implementation of one service alone, with no initcalls of its own. */
 type OpsFactory<T> = (k: Kernel, spec: ScenarioSpec) => T;
@@ -367,9 +366,4 @@ export class Machine {
 /** Assemble a machine for a scenario (boots it; does not run it). */
 export function build_machine(spec: ScenarioSpec, opts: MachineOptions = {}): Machine {
   return new Machine(spec, opts);
-}
-
-/** Build and run: the library form of `ksim run`. */
-export function run_scenario(spec: ScenarioSpec, opts: RunOptions & MachineOptions = {}): RunResult {
-  return new Machine(spec, opts).run(opts);
 }

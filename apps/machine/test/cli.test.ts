@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -130,7 +130,6 @@ describe("the built CLI (node dist/cli.js)", () => {
     if (existsSync(cli)) return;
     const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
     spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: PKG_DIR, stdio: "ignore" });
-    cpSync(join(PKG_DIR, "src", "scenarios"), join(PKG_DIR, "dist", "scenarios"), { recursive: true });
   }, 120_000);
 
   function spawn(...argv: string[]) {

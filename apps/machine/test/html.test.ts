@@ -7,9 +7,8 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUN, SLEEP, type KernelCall } from "@ksim/core";
 import { load_scenario, run_scenario } from "../src/index.js";
-import { render_campaign_html, type CampaignSummary } from "../src/report/campaign-html.js";
-import type { CampaignSummary as StressSummary } from "../src/stress/types.js";
-import { open_outputs } from "../src/trace/index.js";
+import { open_outputs, render_campaign_html, type CampaignSummary } from "@ksim/report";
+import type { CampaignSummary as StressSummary } from "@ksim/campaign";
 
 const CHROMIUM = "/usr/bin/chromium";
 const DOCS_IMG = fileURLToPath(new URL("../../../docs/img/", import.meta.url));

@@ -3,9 +3,9 @@
  * an outcome: each machine is a scenario, and the subsystems decide.
  */
 import { describe, expect, it } from "vitest";
-import { run_scenario } from "../src/machine.js";
-import type { RunResult } from "../src/result.js";
-import { load_scenario, parse_scenario } from "../src/scenario/index.js";
+import { run_scenario } from "../src/runner.js";
+import type { RunResult } from "@ksim/report";
+import { load_scenario, parse_scenario } from "@ksim/scenario";
 
 const run = (raw: unknown): RunResult => run_scenario(parse_scenario(raw, "test.yaml"));
 const nodes = (r: RunResult) => r.hang?.cycle.map((e) => e.node) ?? [];

@@ -14,13 +14,12 @@ import { Job, Queue } from "bullmq";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliIo } from "../src/cli.js";
-import { campaign_blocks, format_seed_ranges, run_queued_campaign } from "../src/queue/campaign.js";
+import { open_link, parse_seed_range, queue_name, read_results } from "@ksim/campaign";
+import { run_campaign, run_queued_campaign } from "../src/campaigns.js";
+import { VERSION } from "../src/version.js";
 import { register_queue_commands, run_queued_stress } from "../src/queue/cli.js";
-import { open_link, queue_name } from "../src/queue/connection.js";
-import { mask_url, masker, parse_queue_url } from "../src/queue/url.js";
-import { load_scenario } from "../src/scenario/load.js";
-import { parse_seed_range, read_results, run_campaign } from "../src/stress/campaign.js";
-import type { SeedResult } from "../src/stress/types.js";
+import { load_scenario } from "@ksim/scenario";
+import type { SeedResult } from "@ksim/campaign";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const PASSWORD = "s3cret-Pa55";
@@ -150,37 +149,6 @@ async function ksim(args: string[]): Promise<{ code: number; out: string; err: s
   return { code, out: io.out, err: io.err };
 }
 
-describe("queue URLs", () => {
-  it("reads host, port, db and password, and never shows the password", () => {
-    const t = parse_queue_url("redis://:p%40ss%2Fword@10.0.0.5:6390/3");
-    expect([t.host, t.port, t.db, t.password, t.tls]).toEqual(["10.0.0.5", 6390, 3, "p@ss/word", false]);
-    expect(t.masked).toBe("redis://:***@10.0.0.5:6390/3");
-    const d = parse_queue_url("rediss://worker:pw@redis.example");
-    expect([d.host, d.port, d.db, d.username, d.tls, d.masked]).toEqual(["redis.example", 6379, 0, "worker", true, "rediss://worker:***@redis.example:6379/0"]);
-    expect(mask_url("see redis://:p@ss@h:1/0 now")).toBe("see redis://:***@h:1/0 now");
-    expect(masker("redis://:longsecret@h/0")("auth longsecret failed")).toBe("auth *** failed");
-  });
-
-  it.each(["http://h:1/0", "redis://h:1/x", "redis://:pw@/0", "not a url"])("rejects %j with a message that hides the password", (u) => {
-    expect(() => parse_queue_url(u)).toThrow(/--queue/);
-    try {
-      parse_queue_url(u.replace("//", "//:hunter22@"));
-    } catch (e) {
-      expect(String(e)).not.toContain("hunter22");
-    }
-  });
-
-  it("keeps seed lists short and cuts them into jobs in order", () => {
-    expect(format_seed_ranges([1, 2, 3, 5, 7, 8])).toBe("1..3,5,7..8");
-    expect(parse_seed_range(format_seed_ranges([4, 9, 10, 11, 2]))).toEqual([4, 9, 10, 11, 2]);
-    expect(campaign_blocks("c", [1, 2, 3, 4, 5], 2)).toEqual([
-      { id: "c-0", seeds: [1, 2] },
-      { id: "c-1", seeds: [3, 4] },
-      { id: "c-2", seeds: [5] },
-    ]);
-  });
-});
-
 describe("Redis unreachable", () => {
   it("gives one line naming the server (password masked) and exit status 2, after a few attempts", async () => {
     const port = await free_port();
@@ -226,7 +194,7 @@ describe("distributed campaigns on redis-server", () => {
     await Promise.all(started.map((w) => w.ready));
 
     const link = open_link(url);
-    const queue = new Queue(queue_name(), { connection: link.connection });
+    const queue = new Queue(queue_name(VERSION), { connection: link.connection });
     const out = join(dir, "runs.jsonl");
     let collected = 0;
     let killed: Promise<string> | null = null;
@@ -307,7 +275,7 @@ describe("distributed campaigns on redis-server", () => {
     workers.push(a);
     await a.ready;
     const link = open_link(url);
-    const queue = new Queue(queue_name(), { connection: link.connection });
+    const queue = new Queue(queue_name(VERSION), { connection: link.connection });
     const { io, cli } = make_io();
     // Two seeds per job: the first job is taken by wa, which is killed at once; wb,
     // which lets no job survive a dead worker, fails it and runs the other.

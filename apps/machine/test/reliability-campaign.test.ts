@@ -10,9 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
-import { load_scenario } from "../src/scenario/index.js";
-import { read_results, run_campaign } from "../src/stress/campaign.js";
-import type { CampaignSummary, SeedResult } from "../src/stress/types.js";
+import { load_scenario } from "@ksim/scenario";
+import { read_results } from "@ksim/campaign";
+import { run_campaign } from "../src/campaigns.js";
+import type { CampaignSummary, SeedResult } from "@ksim/campaign";
 import { CLI, ensure_built } from "./reliability-helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ksim-campaign-"));

@@ -12,11 +12,11 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { TraceRecord } from "@ksim/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run_scenario } from "../src/machine.js";
-import type { RunResult } from "../src/result.js";
-import { load_scenario } from "../src/scenario/index.js";
-import { run_campaign } from "../src/stress/campaign.js";
-import type { SeedResult } from "../src/stress/types.js";
+import { run_scenario } from "../src/runner.js";
+import type { RunResult } from "@ksim/report";
+import { load_scenario } from "@ksim/scenario";
+import { run_campaign } from "../src/campaigns.js";
+import type { SeedResult } from "@ksim/campaign";
 import { CLI, ensure_built } from "./reliability-helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ksim-determinism-"));
@@ -148,7 +148,7 @@ describe("determinism in worker threads", () => {
         eval: true,
         // Not the test runner's "source" condition: the worker runs dist.
         execArgv: [],
-        workerData: { ...job, load: url("scenario/load.js"), machine: url("machine.js") },
+        workerData: { ...job, load: url("index.js"), machine: url("index.js") },
       });
       w.once("message", (m: { report: RunResult; trace: string; records: number }) => {
         resolve(m);

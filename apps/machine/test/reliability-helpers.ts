@@ -1,6 +1,6 @@
 /** Shared by the reliability-*.test.ts files. */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,5 +16,4 @@ export function ensure_built(): void {
   if (existsSync(CLI) && existsSync(join(PKG_DIR, "dist", "stress", "worker.js"))) return;
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
   spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: PKG_DIR, stdio: "ignore" });
-  cpSync(join(PKG_DIR, "src", "scenarios"), join(PKG_DIR, "dist", "scenarios"), { recursive: true });
 }

@@ -10,11 +10,12 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
-import { CLI, ensure_built, PKG_DIR } from "./reliability-helpers.js";
+import { CLI, ensure_built } from "./reliability-helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ksim-hostile-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,8 +66,11 @@ function expect_clean(r: Ran, path: string): void {
   }
 }
 
+/** The built-ins ship in @ksim/scenario's scenarios/ folder. */
+const SCENARIOS_DIR = join(dirname(createRequire(import.meta.url).resolve("@ksim/scenario/package.json")), "scenarios");
+
 const BUILTIN_TEXTS = ["seed-hang", "seed-fix-post-dead", "seed-fix-hrtimer-priority", "seed-stress"].map((name) =>
-  readFileSync(join(PKG_DIR, "src", "scenarios", `${name}.yaml`), "utf8"),
+  readFileSync(join(SCENARIOS_DIR, `${name}.yaml`), "utf8"),
 );
 
 const JSON_TEXT = JSON.stringify({
@@ -315,7 +319,7 @@ function bomb(): string {
 
 describe("workload lengths", () => {
   it("a run, sleep or period under 1us is bad input naming the field", () => {
-    const path = join(mkdtempSync(join(tmpdir(), "ksim-min-")), "s.yaml");
+    const path = join(mkdtempSync(join(dir, "min-")), "s.yaml");
     writeFileSync(path, "kernel: { cpus: 1 }\ntasks: [{ comm: storm, behavior: { periodic: { period: 2ns, run: 1ns } } }]\n");
     let err = "";
     const code = main(["run", path], { stdout: () => {}, stderr: (s) => void (err += s), exit: () => {} });

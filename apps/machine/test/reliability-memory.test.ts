@@ -25,7 +25,7 @@ interface Probe {
 }
 
 const PROBE = `
-const { load_scenario } = await import(new URL("../dist/scenario/load.js", process.env.KSIM_TEST_BASE).href);
+const { load_scenario } = await import(new URL("../dist/index.js", process.env.KSIM_TEST_BASE).href);
 const { Machine } = await import(new URL("../dist/machine.js", process.env.KSIM_TEST_BASE).href);
 const H = 3600e9;
 const spec = load_scenario("seed-stress", { sets: ["kernel.migration_thread_stop=CPU_POST_DEAD"], duration: "24h", seed: 3 }).spec;

@@ -13,8 +13,8 @@ import { describe, expect, it } from "vitest";
 import { stringify as to_yaml } from "yaml";
 import { Machine } from "../src/machine.js";
 import { sched_params } from "../src/kernels.js";
-import type { RunResult } from "../src/result.js";
-import { parse_scenario } from "../src/scenario/index.js";
+import type { RunResult } from "@ksim/report";
+import { parse_scenario } from "@ksim/scenario";
 
 // ---- a scheduler that remembers every task and where time went -------------
 

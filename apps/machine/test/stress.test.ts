@@ -1,17 +1,19 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parse as parse_yaml } from "yaml";
 import { main } from "../src/cli.js";
-import { run_scenario } from "../src/machine.js";
-import { load_scenario, parse_scenario } from "../src/scenario/index.js";
-import { parse_seed_range, read_results, run_campaign } from "../src/stress/campaign.js";
-import { cycle_shape } from "../src/stress/run_seed.js";
-import { shrink } from "../src/stress/shrink.js";
-import type { SeedResult } from "../src/stress/types.js";
+import { run_scenario } from "../src/runner.js";
+import { load_scenario, parse_scenario } from "@ksim/scenario";
+import { parse_seed_range, read_results, cycle_shape } from "@ksim/campaign";
+import { run_campaign, shrink } from "../src/campaigns.js";
+import type { SeedResult } from "@ksim/campaign";
 
-const tmp = () => mkdtempSync(join(tmpdir(), "ksim-stress-"));
+// One folder for the whole file, removed at its end; each test takes its own inside.
+const root = mkdtempSync(join(tmpdir(), "ksim-stress-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const tmp = () => mkdtempSync(join(root, "t-"));
 /** Everything but wall time, which is the one thing allowed to differ. */
 const strip = (rs: SeedResult[]) => rs.map(({ wall_ms: _w, ...r }) => r);
 

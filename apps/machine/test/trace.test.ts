@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TraceRecord } from "@ksim/core";
 import { load_scenario, run_scenario, type RunResult } from "../src/index.js";
-import { render_html_report } from "../src/report/html.js";
-import { FtraceSink, open_outputs, OutputError, PerfettoSink, TraceCollector } from "../src/trace/index.js";
+import { render_html_report } from "@ksim/report";
+import { FtraceSink, open_outputs, OutputError, PerfettoSink, TraceCollector } from "@ksim/report";
 
 const dir = mkdtempSync(join(tmpdir(), "ksim-trace-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,16 +8,22 @@
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { InvalidArgumentError, type Command } from "commander";
-import type { CliIo } from "../cli.js";
-import { render_campaign_html } from "../report/campaign-html.js";
-import type { Outcome, ScenarioSpec } from "../scenario/types.js";
-import { campaign_passed } from "../stress/campaign.js";
-import { format_campaign_text } from "../stress/report.js";
-import type { CampaignSummary } from "../stress/types.js";
-import { campaign_status, collect_campaign, remove_campaign, run_queued_campaign, type CampaignStatus, type ReplayInfo } from "./campaign.js";
-import { QueueUnreachable } from "./connection.js";
-import { masker, QueueUsageError } from "./url.js";
-import { run_queue_worker } from "./worker.js";
+import {
+  campaign_passed,
+  campaign_status,
+  collect_campaign,
+  masker,
+  QueueUnreachable,
+  QueueUsageError,
+  remove_campaign,
+  type CampaignStatus,
+  type CampaignSummary,
+  type ReplayInfo,
+} from "@ksim/campaign";
+import { format_campaign_text, render_campaign_html } from "@ksim/report";
+import type { Outcome, ScenarioSpec } from "@ksim/scenario";
+import { run_queue_worker, run_queued_campaign } from "../campaigns.js";
+import type { CliIo } from "../cli_io.js";
 
 const EXIT_OK = 0;
 const EXIT_UNEXPECTED = 1;

@@ -1,7 +1,7 @@
-/** The piscina worker: one seed per task. */
-import { run_seed } from "./run_seed.js";
-import type { SeedJob, SeedResult } from "./types.js";
+/** The piscina worker of `ksim stress` and `ksim worker`: one seed per task, on this machine. */
+import { run_seed, type SeedJob, type SeedResult } from "@ksim/campaign";
+import { machine_runner } from "../runner.js";
 
 export default function (job: SeedJob): SeedResult {
-  return run_seed(job);
+  return run_seed(machine_runner, job);
 }

@@ -1,0 +1,6 @@
+import { ksim } from "@ksim/eslint-config";
+
+// What @ksim/campaign may import (data flows one way: scenario -> machine -> report;
+// campaigns drive machines through a runner they are given). It names itself
+// so examples/ import "@ksim/campaign" as a user would.
+export default ksim({ dir: import.meta.dirname, allow: ["@ksim/core", "@ksim/scenario", "@ksim/report", "@ksim/campaign"] });

@@ -1,0 +1,32 @@
+/**
+ * @ksim/scenario: the scenario format of ksim (a machine model, a workload and
+ * a script), its schema, the loader that turns a file or a built-in name into
+ * a ScenarioSpec, and the built-in scenarios. It runs nothing: a machine
+ * (@ksim/machine) runs the spec.
+ */
+export { load_scenario, builtin_names, builtin_scenarios, MAX_SCENARIO_BYTES } from "./load.js";
+export type { LoadOptions, LoadedScenario, BuiltinScenario } from "./load.js";
+export {
+  ScenarioError,
+  parse_scenario,
+  scenario_schema,
+  scenario_json_schema,
+  one_line,
+  MAX_CPUS,
+  MAX_TASKS,
+  MAX_SCRIPT_OPS,
+} from "./schema.js";
+export { BUILTIN_NOTIFIERS } from "./types.js";
+export type {
+  Outcome,
+  WorkloadPolicy,
+  MigrationThreadStop,
+  Behavior,
+  WorkloadTask,
+  NotifierAction,
+  ExtraNotifier,
+  ScriptOp,
+  StressHotplug,
+  KernelParams,
+  ScenarioSpec,
+} from "./types.js";

@@ -1,0 +1,84 @@
+/**
+ * A scenario after loading: every default applied, every duration in
+ * nanoseconds. The loader (schema.ts) turns a file of CONTRACT.md §1 into
+ * this; a machine (@ksim/machine) runs it.
+ */
+
+export type Outcome = "ok" | "hang" | "bug";
+export type WorkloadPolicy = "FIFO" | "RR" | "NORMAL";
+export type MigrationThreadStop = "CPU_DEAD" | "CPU_POST_DEAD";
+
+export type Behavior =
+  | { readonly kind: "busy" }
+  | { readonly kind: "cycle"; readonly run_ns: number; readonly sleep_ns: number }
+  | { readonly kind: "periodic"; readonly period_ns: number; readonly run_ns: number };
+
+export interface WorkloadTask {
+  readonly comm: string;
+  readonly policy: WorkloadPolicy;
+  /** rt_priority 1..99 for FIFO and RR; nice -20..19 for NORMAL. */
+  readonly priority: number;
+  /** Affinity; null means every CPU. */
+  readonly cpus: readonly number[] | null;
+  readonly start_ns: number;
+  readonly behavior: Behavior;
+  /** 0..1: each run/sleep length varies by up to this fraction. */
+  readonly jitter: number;
+}
+
+/** What an extra notifier does at one event. */
+export type NotifierAction =
+  | { readonly kind: "ok" }
+  | { readonly kind: "bad" }
+  | { readonly kind: "block"; readonly ns: number }
+  /** notifier_from_errno(-errno): NOTIFY_BAD with an error number the caller gets back. */
+  | { readonly kind: "errno"; readonly errno: number };
+
+export interface ExtraNotifier {
+  readonly name: string;
+  readonly priority: number;
+  /** Keyed by event name (CPU_DOWN_PREPARE, ...); events not listed are "ok". */
+  readonly actions: Readonly<Record<string, NotifierAction>>;
+}
+
+export interface ScriptOp {
+  readonly at_ns: number;
+  readonly op: "cpu_down" | "cpu_up";
+  readonly cpu: number;
+  /** The CPU cpuhp-stress runs on for this operation. */
+  readonly on: number;
+}
+
+export interface StressHotplug {
+  readonly interval_ns: readonly [number, number];
+  readonly cpus: readonly number[];
+  readonly on: number;
+}
+
+export interface KernelParams {
+  readonly cpus: number;
+  readonly hz: number;
+  readonly sched_rt_runtime_us: number;
+  readonly sched_rt_period_us: number;
+  readonly rt_runtime_share: boolean;
+  readonly hung_task_timeout_secs: number;
+  readonly migration_thread_stop: MigrationThreadStop;
+  /** Built-in notifier name -> registration priority override. */
+  readonly notifier_priority: Readonly<Record<string, number>>;
+}
+
+export interface ScenarioSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly seed: number;
+  readonly duration_ns: number;
+  readonly kernel: KernelParams;
+  readonly notifiers: readonly ExtraNotifier[];
+  readonly tasks: readonly WorkloadTask[];
+  readonly script: readonly ScriptOp[];
+  readonly stress: { readonly hotplug: StressHotplug } | null;
+  readonly expect: { readonly outcome: Outcome } | null;
+}
+
+/** The built-in notifiers whose priority a scenario may override. */
+export const BUILTIN_NOTIFIERS = ["migration_call", "hrtimer_cpu_notify", "update_runtime"] as const;
