@@ -12,6 +12,7 @@ const WORKSPACE = [
   "@ksim/cpu-hotplug",
   "@ksim/kthread",
   "@ksim/sched",
+  "@ksim/rt-app",
   "@ksim/machine",
 ];
 
