@@ -197,7 +197,10 @@ function spawn(rt: Runtime, t: RtAppThread, name: string, forked: boolean): RtAp
     ...(is_rt(policy) ? { rt_priority: prio } : { nice: prio }),
     cpus_allowed: cpus,
     cpu: cpus.first(),
-    threadfn: () => thread_body(rt, inst!),
+    // The body first runs when the task does, after `inst` is set below.
+    threadfn: () => (function* () {
+      return yield* thread_body(rt, inst!);
+    })(),
   });
   inst = { name, ind, thread: t, task, log: new TimingLog(rt.log_rows) };
   rt.instances.push(inst);
