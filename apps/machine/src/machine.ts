@@ -37,6 +37,7 @@ import {
 import { CpuHotplug } from "@ksim/cpu-hotplug";
 import { Hrtimers } from "@ksim/hrtimer";
 import { Kthreads } from "@ksim/kthread";
+import { rt_app_deadlock, start_rt_app, type RtAppLog, type RtAppRun } from "@ksim/rt-app";
 import { migration_init, sched_init_smp, Scheduler, type SchedParams } from "@ksim/sched";
 import { CpuhpStress } from "./kernel/cpuhp_stress.js";
 import { HungTaskDetector } from "./kernel/hung_task.js";
@@ -106,6 +107,8 @@ export class Machine {
   /** The hotplug task, once kernel_init has started user space (null without script or stress). */
   cpuhp: CpuhpStress | null = null;
   readonly hung_task: HungTaskDetector;
+  /** The scenario's rt-app workloads, once kernel_init has started them. */
+  readonly rt_app: RtAppRun[] = [];
   private hang: HangInfo | null = null;
 
   constructor(
@@ -189,6 +192,8 @@ export class Machine {
     for (const nb of this.opts.notifiers ?? []) k.hotplug.register_cpu_notifier(nb);
     for (const t of this.spec.tasks) create_workload_task(k, t, k.prng(`task/${t.comm}`), { time_base_ns: 0 });
     for (const spec of this.opts.tasks ?? []) k.sched.wake_up_new_task(k.sched.create_task(spec));
+    const rt_app_done = this.spec.rt_app_until_done ? { on_done: () => k.engine.stop("every rt-app thread has ended") } : {};
+    for (const f of this.spec.rt_app ?? []) this.rt_app.push(start_rt_app(k, f.workload, { time_base_ns: 0, ...rt_app_done }));
     if (this.spec.script.length > 0 || this.spec.stress) {
       this.cpuhp = new CpuhpStress(k, {
         script: this.spec.script,
@@ -281,6 +286,7 @@ export class Machine {
    * whose wait-for chain closes a cycle, is a hang.
    */
   private watchdog(): void {
+    if (this.rt_app_watchdog()) return;
     const timeout = this.spec.kernel.hung_task_timeout_secs * NSEC_PER_SEC;
     if (timeout <= 0) return;
     const now = this.k.engine.now;
@@ -297,6 +303,27 @@ export class Machine {
       this.hang = { detected_at_ns: now, hung: [p] };
       return;
     }
+  }
+
+  /**
+   * A cycle of pthread mutex waits among rt-app threads never resolves, but
+   * its threads sleep in S (futexes), which khungtaskd ignores.
+   */
+  private rt_app_watchdog(): boolean {
+    for (const run of this.rt_app) {
+      const d = rt_app_deadlock(run, this.k);
+      if (!d) continue;
+      const nodes = d.cycle.map((e) => wait_node_name(e.from)).join(" -> ");
+      this.printk(`ksim watchdog: rt-app threads deadlocked on their mutexes: ${nodes}`);
+      this.hang = { detected_at_ns: this.k.engine.now, hung: [d.task] };
+      return true;
+    }
+    return false;
+  }
+
+  /** rt-app's per-thread logs of every workload, in start order. */
+  rt_app_logs(): RtAppLog[] {
+    return this.rt_app.flatMap((r) => r.logs());
   }
 
   get outcome(): Outcome {

@@ -90,8 +90,9 @@ class Runtime implements RtAppRun {
   readonly forks = new Map<string, number>();
   readonly timer_modes: Map<string, boolean>;
   live = 0;
-  stopped = false;
   done = false;
+  /** rt-app's shutdown at global.duration; null: none. */
+  deadline: number | null = null;
   next_ind = 0;
 
   constructor(
@@ -103,6 +104,15 @@ class Runtime implements RtAppRun {
   ) {
     this.timer_modes = new Map(workload.timer_modes);
     for (const [name, users] of workload.barriers) this.barriers.set(name, new UserBarrier(name, users - 1));
+  }
+
+  /**
+   * Past global.duration, threads stop at their next event (continue_running
+   * is cleared). Strictly past: a machine run that ends at the duration
+   * still reports the threads alive, as rt-app's last moment sees them.
+   */
+  get stopped(): boolean {
+    return this.deadline !== null && this.k.engine.now > this.deadline;
   }
 
   mutex(name: string): UserMutex {
@@ -160,10 +170,7 @@ export function start_rt_app(k: Kernel, w: RtAppWorkload, opts: RtAppOptions = {
   const rt = new Runtime(k, w, opts.time_base_ns ?? k.engine.now, opts.log_rows ?? 100_000, opts.on_done);
   k.waitfor.add_explainer((n) => rt.explain(n));
   for (const t of w.threads) for (let i = 0; i < t.instance; i++) spawn(rt, t, `${t.name}-${rt.next_ind}`, false);
-  if (w.duration_s > 0) {
-    // rt-app's shutdown at global.duration: threads stop at their next event.
-    k.engine.schedule(new SimEvent("rt-app/duration", () => (rt.stopped = true)), rt.t_zero + w.duration_s * 1_000_000_000);
-  }
+  if (w.duration_s > 0) rt.deadline = rt.t_zero + w.duration_s * 1_000_000_000;
   if (rt.live === 0) {
     rt.done = true;
     opts.on_done?.();
