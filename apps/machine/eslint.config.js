@@ -13,6 +13,7 @@ export default ksim({
     "@ksim/workload",
     "@ksim/report",
     "@ksim/campaign",
+    "@ksim/rt-app",
     "@ksim/machine",
   ],
 });

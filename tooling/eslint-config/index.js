@@ -16,6 +16,7 @@ const WORKSPACE = [
   "@ksim/workload",
   "@ksim/report",
   "@ksim/campaign",
+  "@ksim/rt-app",
   "@ksim/machine",
 ];
 

@@ -7,7 +7,8 @@
  * 2 for usage errors and bad scenario input, 70 (EX_SOFTWARE) for an internal
  * error.
  */
-import { existsSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { availableParallelism } from "node:os";
 import { stringify as yaml_stringify } from "yaml";
 import { fileURLToPath } from "node:url";
@@ -27,8 +28,8 @@ import {
 import { builtin_scenarios, load_scenario, one_line, ScenarioError, scenario_json_schema, type Outcome } from "@ksim/scenario";
 import { run_campaign, shrink } from "./campaigns.js";
 import type { CliIo } from "./cli_io.js";
+import { build_machine, type Machine } from "./machine.js";
 import { parse_block, register_queue_commands, run_queued_stress } from "./queue/cli.js";
-import { run_scenario } from "./runner.js";
 import { VERSION } from "./version.js";
 
 export type { CliIo } from "./cli_io.js";
@@ -49,6 +50,7 @@ interface RunFlags {
   html?: string;
   maxEvents?: number;
   maxWall?: number;
+  rtAppLogs?: string;
   debug?: boolean;
 }
 
@@ -105,6 +107,12 @@ function fail(io: CliIo, e: unknown, debug: boolean): number {
   return EXIT_INTERNAL;
 }
 
+/** --rt-app-logs DIR: one file per rt-app thread, named and laid out as rt-app writes them. */
+function write_rt_app_logs(dir: string, machine: Machine): void {
+  mkdirSync(dir, { recursive: true });
+  for (const log of machine.rt_app_logs()) writeFileSync(join(dir, log.name), log.text);
+}
+
 function cmd_run(io: CliIo, ref: string, flags: RunFlags): number {
   const debug = flags.debug === true;
   let loaded;
@@ -127,8 +135,10 @@ function cmd_run(io: CliIo, ref: string, flags: RunFlags): number {
   let out: string;
   let code: number;
   try {
-    const result = run_scenario(loaded.spec, { trace: outs.sinks, ...run_limits(flags) });
+    const machine = build_machine(loaded.spec, { trace: outs.sinks });
+    const result = machine.run(run_limits(flags));
     outs.finish(result);
+    if (flags.rtAppLogs !== undefined) write_rt_app_logs(flags.rtAppLogs, machine);
     // A bounded run keeps the outcome it found; say that it stopped short.
     if (result.stopped_early !== null) io.stderr(`ksim: run stopped early: ${result.stopped_early} at ${result.simulated_ns} ns simulated\n`);
     const expected = loaded.spec.expect?.outcome ?? null;
@@ -339,6 +349,7 @@ function build_program(io: CliIo, done: (code: number | Promise<number>) => void
     .option("--html <file>", "write a self-contained HTML report: timeline, wait-for graph, hotplug log")
     .option("--max-events <n>", "stop the run after this many events (the outcome stays as found)", parse_max_events)
     .option("--max-wall <d>", 'stop the run after this much wall-clock time ("90s"; the outcome stays as found)', parse_max_wall)
+    .option("--rt-app-logs <dir>", "write rt-app's per-thread logs (<log_basename>-<thread>-<n>.log) of the scenario's rt-app workloads here")
     .action((ref: string, _flags: unknown, cmd: Command) => {
       done(cmd_run(io, ref, cmd.optsWithGlobals<RunFlags>()));
     });

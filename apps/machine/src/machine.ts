@@ -43,6 +43,7 @@ import {
 } from "@ksim/core";
 import type { CycleEdge, HangDetector, HungTask, RunResult } from "@ksim/report";
 import type { ExtraNotifier, Outcome, ScenarioSpec } from "@ksim/scenario";
+import { rt_app_deadlock, start_rt_app, type RtAppLog, type RtAppRun } from "@ksim/rt-app";
 import { CpuhpStress, create_workload_task } from "@ksim/workload";
 import { HUNG_TASK } from "./kernel/hung_task.js";
 import { kernel_assembly, kernel_version, type SubsystemName } from "./kernels.js";
@@ -117,6 +118,8 @@ export class Machine {
   readonly dmesg: string[] = [];
   /** The hotplug task, once init has started user space (null without script or stress). */
   cpuhp: CpuhpStress | null = null;
+  /** The scenario's rt-app workloads, once init has started them. */
+  readonly rt_app: RtAppRun[] = [];
   private hang: HangInfo | null = null;
   private stopped_early: string | null = null;
 
@@ -169,6 +172,8 @@ export class Machine {
     for (const nb of this.opts.notifiers ?? []) k.hotplug.register_cpu_notifier(nb);
     for (const t of this.spec.tasks) create_workload_task(k, t, k.prng(`task/${t.comm}`), { time_base_ns: 0 });
     for (const spec of this.opts.tasks ?? []) k.sched.wake_up_new_task(k.sched.create_task(spec));
+    const rt_app_done = this.spec.rt_app_until_done ? { on_done: () => k.engine.stop("every rt-app thread has ended") } : {};
+    for (const f of this.spec.rt_app ?? []) this.rt_app.push(start_rt_app(k, f.workload, { time_base_ns: 0, ...rt_app_done }));
     if (this.spec.script.length > 0 || this.spec.stress) {
       this.cpuhp = new CpuhpStress(k, {
         script: this.spec.script,
@@ -261,6 +266,7 @@ export class Machine {
    * whose wait-for chain closes a cycle, is a hang.
    */
   private watchdog(): void {
+    if (this.rt_app_watchdog()) return;
     const secs = this.spec.kernel.hung_task_timeout_secs;
     const timeout = secs * NSEC_PER_SEC;
     if (timeout <= 0) return;
@@ -280,6 +286,27 @@ export class Machine {
       this.hang = { detected_at_ns: now, detected_by: "watchdog", hung: [p] };
       return;
     }
+  }
+
+  /**
+   * A cycle of pthread mutex waits among rt-app threads never resolves, but
+   * its threads sleep in S (futexes), which khungtaskd ignores.
+   */
+  private rt_app_watchdog(): boolean {
+    for (const run of this.rt_app) {
+      const d = rt_app_deadlock(run, this.k);
+      if (!d) continue;
+      const nodes = d.cycle.map((e) => wait_node_name(e.from)).join(" -> ");
+      this.printk(`ksim watchdog: rt-app threads deadlocked on their mutexes: ${nodes}`);
+      this.hang = { detected_at_ns: this.k.engine.now, detected_by: "watchdog", hung: [d.task] };
+      return true;
+    }
+    return false;
+  }
+
+  /** rt-app's per-thread logs of every workload, in start order. */
+  rt_app_logs(): RtAppLog[] {
+    return this.rt_app.flatMap((r) => r.logs());
   }
 
   get outcome(): Outcome {

@@ -5,11 +5,12 @@
  * and, when there is one, the field path.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, extname } from "node:path";
+import { basename, dirname, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML, { isCollection } from "yaml";
+import { is_rt_app_document, min_cpus, parse_json, parse_rt_app, RtAppError, validate_rt_app, type RtAppWorkload } from "@ksim/rt-app";
 import { ScenarioError, describe_value, format_path, one_line, parse_scenario } from "./schema.js";
-import type { ScenarioSpec } from "./types.js";
+import type { RtAppFile, ScenarioSpec } from "./types.js";
 
 /** The largest scenario file ksim reads. */
 export const MAX_SCENARIO_BYTES = 16 * 1024 * 1024;
@@ -71,7 +72,8 @@ export function builtin_scenarios(): BuiltinScenario[] {
  */
 export function load_scenario(ref: string, opts: LoadOptions = {}): LoadedScenario {
   const { source, text, is_json, default_name } = read_source(ref);
-  const doc = parse_document(source, text, is_json);
+  const bare = is_json ? bare_rt_app(source, text, default_name) : null;
+  const doc = bare ? bare.raw : parse_document(source, text, is_json);
   if (doc === null || doc === undefined) {
     throw new ScenarioError(source, "", "the scenario is empty (expected a mapping with at least kernel.cpus)");
   }
@@ -99,13 +101,78 @@ export function load_scenario(ref: string, opts: LoadOptions = {}): LoadedScenar
   }
 
   try {
-    return { spec: parse_scenario(raw, source), raw, source };
+    const spec = with_rt_app(parse_scenario(raw, source), raw, source, bare);
+    return { spec, raw, source };
   } catch (e) {
     if (!(e instanceof ScenarioError)) throw e;
     // Say which command-line option put the bad value there; the last one wins.
     const by = overrides.filter((o) => within(e.path, o.path) || (e.path !== "" && within(o.path, e.path))).pop();
     if (!by) throw e;
     throw new ScenarioError(e.source, e.path, `${e.detail} (from ${by.what})`);
+  }
+}
+
+// ---- rt-app files ------------------------------------------------------------------
+
+interface BareRtApp {
+  raw: Record<string, unknown>;
+  workload: RtAppWorkload;
+}
+
+function rt_app_error(e: unknown): never {
+  if (e instanceof RtAppError) throw new ScenarioError(e.source, e.path, e.detail);
+  throw e;
+}
+
+/**
+ * A .json file that is an rt-app file (a top-level `tasks` object of thread
+ * objects) runs alone on a default machine: enough CPUs for every `cpus`
+ * entry and at least 2, global.duration as the duration (-1: until every
+ * thread ends, bounded by the default duration or --duration).
+ */
+function bare_rt_app(source: string, text: string, name: string): BareRtApp | null {
+  let doc;
+  try {
+    doc = parse_json(text);
+  } catch {
+    return null;
+  }
+  if (!is_rt_app_document(doc)) return null;
+  let workload: RtAppWorkload;
+  try {
+    workload = validate_rt_app(doc, source);
+  } catch (e) {
+    rt_app_error(e);
+  }
+  const raw: Record<string, unknown> = {
+    name,
+    kernel: { cpus: Math.max(2, min_cpus(workload)) },
+    rt_app: [basename(source)],
+  };
+  if (workload.duration_s > 0) raw["duration"] = `${workload.duration_s}s`;
+  return { raw, workload };
+}
+
+/** Reads the scenario's rt-app files (paths relative to it) into the spec. */
+function with_rt_app(spec: ScenarioSpec, raw: Record<string, unknown>, source: string, bare: BareRtApp | null): ScenarioSpec {
+  const paths = Array.isArray(raw["rt_app"]) ? (raw["rt_app"] as string[]) : [];
+  if (paths.length === 0) return spec;
+  const files = paths.map((path, i): RtAppFile => {
+    const workload = bare ? bare.workload : read_rt_app(resolve(dirname(source), path), path);
+    const need = min_cpus(workload);
+    if (need > spec.kernel.cpus) {
+      throw new ScenarioError(source, `rt_app[${i}]`, `${path} uses CPU ${need - 1}, but kernel.cpus is ${spec.kernel.cpus}`);
+    }
+    return { path, workload };
+  });
+  return { ...spec, rt_app: files, rt_app_until_done: bare !== null && bare.workload.duration_s === -1 };
+}
+
+function read_rt_app(file: string, as_named: string): RtAppWorkload {
+  try {
+    return parse_rt_app(read_text(as_named, file), as_named);
+  } catch (e) {
+    return rt_app_error(e);
   }
 }
 

@@ -378,6 +378,9 @@ const stress = strict({
   }).optional(),
 });
 
+/** How many rt-app files one scenario may name. */
+export const MAX_RT_APP_FILES = 64;
+
 /** The scenario file format (CONTRACT.md §1), before cross-field checks. */
 const scenario_fields = strict({
   name: text(1, 100).default("scenario"),
@@ -404,6 +407,11 @@ const scenario_fields = strict({
     .nullable()
     .default(null)
     .meta({ description: "Torture-style random hotplug by cpuhp-stress." }),
+  rt_app: z
+    .array(text(1, 4096), { error: (iss) => `expected a list of rt-app file paths, got ${describe_value(iss.input)}` })
+    .max(MAX_RT_APP_FILES, { error: `expected at most ${MAX_RT_APP_FILES} rt-app files` })
+    .default([])
+    .meta({ description: "rt-app files (paths relative to this file) whose threads join `tasks`." }),
   expect: strict({ outcome: one_of(["ok", "hang", "bug"]).default("ok") })
     .nullable()
     .default(null)

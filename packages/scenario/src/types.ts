@@ -4,6 +4,8 @@
  * this; a machine (@ksim/machine) runs it.
  */
 
+import type { RtAppWorkload } from "@ksim/rt-app";
+
 export type Outcome = "ok" | "hang" | "bug";
 export type WorkloadPolicy = "FIFO" | "RR" | "NORMAL";
 export type MigrationThreadStop = "CPU_DEAD" | "CPU_POST_DEAD";
@@ -78,6 +80,16 @@ export interface ScenarioSpec {
   readonly script: readonly ScriptOp[];
   readonly stress: { readonly hotplug: StressHotplug } | null;
   readonly expect: { readonly outcome: Outcome } | null;
+  /** rt-app files (`rt_app`), read and validated by the loader; their threads join `tasks`. */
+  readonly rt_app?: readonly RtAppFile[];
+  /** End the run when every rt-app thread has (a bare rt-app file with global.duration -1). */
+  readonly rt_app_until_done?: boolean;
+}
+
+export interface RtAppFile {
+  /** The path as the scenario names it. */
+  readonly path: string;
+  readonly workload: RtAppWorkload;
 }
 
 /** The built-in notifiers whose priority a scenario may override. */
