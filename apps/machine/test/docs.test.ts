@@ -226,3 +226,40 @@ describe("Markdown links", () => {
     expect(targets.map((t) => link_problem(readme, t))).toEqual([null, "no such file", "outside the repository", null, null, "an absolute path"]);
   });
 });
+
+// ---- package READMEs -------------------------------------------------------------------
+
+/** The names a package's src/index.ts exports (`export { a, type B } from ...`, `export class C`). */
+function index_exports(source: string): string[] {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/[^\n]*/g, "");
+  const names: string[] = [];
+  for (const m of code.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)) {
+    for (const part of m[1]!.split(",")) {
+      const name = part.trim().replace(/^type\s+/, "").split(/\s+as\s+/).pop()!.trim();
+      if (name !== "") names.push(name);
+    }
+  }
+  for (const m of code.matchAll(/export\s+(?:declare\s+)?(?:abstract\s+)?(?:class|function\*?|const|let|interface|type|enum)\s+([A-Za-z_$][\w$]*)/g)) names.push(m[1]!);
+  return names;
+}
+
+describe("package READMEs", () => {
+  const packages = ["hrtimer", "kthread", "cpu-hotplug", "sched"];
+
+  it.each(packages)("%s: the Public API section names every export of src/index.ts", (name) => {
+    const dir = join(ROOT, "packages", name);
+    const exports = index_exports(readFileSync(join(dir, "src", "index.ts"), "utf8"));
+    expect(exports.length).toBeGreaterThan(0);
+    const readme = readFileSync(join(dir, "README.md"), "utf8");
+    const api = /\n## Public API\n([\s\S]*?)(?=\n## |$)/.exec(readme)?.[1] ?? "";
+    expect(api, "a `## Public API` section").not.toBe("");
+    expect(readme).toMatch(/\n## Model fidelity\n/);
+    expect(missing_code_spans(api, exports)).toEqual([]);
+  });
+
+  it("reads exports as intended (the check can fail)", () => {
+    const src = '/** x */\nexport { A, type B, c as D } from "./a.js";\n// export { E }\nexport const F = 1;\nexport function* g() {}\n';
+    expect(index_exports(src)).toEqual(["A", "B", "D", "F", "g"]);
+    expect(missing_code_spans("- `A`: ...\n- `B` (type)", ["A", "B", "F"])).toEqual(["F"]);
+  });
+});
