@@ -213,7 +213,7 @@ describe("Markdown links", () => {
 
   it("are found and judged as intended (the check can fail)", () => {
     const md = [
-      "[a](docs/cli.md) ![b](docs/img/nope.png) [c](../shared/CONTRACT.md) [d](https://example.org) [e](#x)",
+      "[a](docs/cli.md) ![b](docs/img/nope.png) [c](../outside/notes.md) [d](https://example.org) [e](#x)",
       "`[f](../in-code-span.md)`",
       "```",
       "[g](../in-a-fence.md)",
@@ -221,7 +221,7 @@ describe("Markdown links", () => {
       "[h]: /etc/passwd",
     ].join("\n");
     const targets = link_targets(md);
-    expect(targets).toEqual(["docs/cli.md", "docs/img/nope.png", "../shared/CONTRACT.md", "https://example.org", "#x", "/etc/passwd"]);
+    expect(targets).toEqual(["docs/cli.md", "docs/img/nope.png", "../outside/notes.md", "https://example.org", "#x", "/etc/passwd"]);
     const readme = join(ROOT, "README.md");
     expect(targets.map((t) => link_problem(readme, t))).toEqual([null, "no such file", "outside the repository", null, null, "an absolute path"]);
   });
