@@ -165,6 +165,9 @@ export type {
 // include/linux/stop_machine.h
 export type {
   StopMachineOps,
+  CpuStopFn,
+  CpuStopWork,
+  CpuStopOps,
 } from "./stop_machine.js";
 
 // include/linux/kthread.h
@@ -188,6 +191,7 @@ export {
   CPU_HOTPLUG,
   KTHREAD,
   STOP_MACHINE,
+  CPU_STOP,
 } from "./kernel.js";
 export type {
   KernelConfig,

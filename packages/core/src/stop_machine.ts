@@ -10,3 +10,29 @@ export interface StopMachineOps {
   stop_machine(fn: () => number, cpus: CpuMask): KernelCall<number>;
 }
 
+/**
+ * cpu_stop_fn_t: runs on a CPU's stopper thread, which preempts everything
+ * else there; returns 0 or -errno.
+ */
+export type CpuStopFn = (arg: unknown) => number;
+
+/** struct cpu_stop_work: what stop_one_cpu_nowait() queues; the caller owns it. */
+export interface CpuStopWork {
+  fn: CpuStopFn | null;
+  arg: unknown;
+}
+
+/**
+ * 2.6.35's cpu_stop (kernel/stop_machine.c): one stopper thread per CPU,
+ * SCHED_FIFO MAX_RT_PRIO-1, named migration/N, runs queued works in order.
+ * A work queued on a CPU whose stopper is disabled (offline, or dying past
+ * CPU_POST_DEAD) fails with -ENOENT.
+ */
+export interface CpuStopOps {
+  /** Runs fn on `cpu`'s stopper and waits for it; its result, or -ENOENT. */
+  stop_one_cpu(cpu: number, fn: CpuStopFn, arg: unknown): KernelCall<number>;
+  /** Queues `work` (filled with fn and arg) on `cpu`'s stopper and returns at once. */
+  stop_one_cpu_nowait(cpu: number, fn: CpuStopFn, arg: unknown, work: CpuStopWork): void;
+  /** Runs fn on every CPU of `cpus` and waits; 0, the last -errno of fn, or -ENOENT. */
+  stop_cpus(cpus: CpuMask, fn: CpuStopFn, arg: unknown): KernelCall<number>;
+}
