@@ -8,11 +8,12 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import * as core from "@ksim/core";
 import { Engine, SimEvent, type Subsystem, type SubsystemFactory } from "@ksim/core";
 import { load_scenario } from "@ksim/scenario";
 import { afterAll, describe, expect, it } from "vitest";
 import { SUBSYSTEM_NAMES, type SubsystemName } from "../src/kernels.js";
-import { Machine } from "../src/machine.js";
+import { Machine, type MachineOptions } from "../src/machine.js";
 
 /**
  * An object that forwards every property and method of `target` (own and
@@ -55,7 +56,7 @@ function wrap_one(name: SubsystemName, made: { ops: object; inner: object }[]) {
         };
 }
 
-function run(sets: string[], decorate?: ConstructorParameters<typeof Machine>[1]["decorate"]) {
+function run(sets: string[], decorate?: MachineOptions["decorate"]) {
   const { spec } = load_scenario("seed-hang", { sets });
   const m = new Machine(spec, decorate ? { decorate } : {});
   return { m, r: m.run() };
@@ -111,9 +112,8 @@ describe("two copies of @ksim/core in one process", () => {
   cpSync(join(core_root, "dist"), join(tmp, "dist"), { recursive: true });
 
   it("a BUG raised through the other copy ends this copy's engine with outcome bug, and current() agrees", async () => {
-    type Core = typeof import("@ksim/core");
-    const other = (await import(pathToFileURL(join(tmp, "dist", "index.js")).href)) as Core;
-    expect(other.KernelBug).not.toBe((await import("@ksim/core")).KernelBug);
+    const other = (await import(pathToFileURL(join(tmp, "dist", "index.js")).href)) as typeof core;
+    expect(other.KernelBug).not.toBe(core.KernelBug);
     const engine = new Engine();
     const seen: string[] = [];
     engine.schedule(
@@ -127,6 +127,6 @@ describe("two copies of @ksim/core in one process", () => {
     expect(engine.run(100)).toBe("bug");
     expect(engine.bug).toEqual({ at_ns: 5, kind: "BUG", message: "raised through the other copy of @ksim/core" });
     expect(seen).toEqual(["cpu 3"]);
-    expect(other.is_kernel_bug(new (await import("@ksim/core")).KernelBug("x"))).toBe(true);
+    expect(other.is_kernel_bug(new core.KernelBug("x"))).toBe(true);
   });
 });
