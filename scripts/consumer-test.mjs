@@ -26,6 +26,8 @@ const PACKAGES = [
   "packages/cpu-hotplug",
   "packages/kthread",
   "packages/sched",
+  "packages/stop-machine",
+  "packages/hung-task",
   "packages/scenario",
   "packages/workload",
   "packages/report",
