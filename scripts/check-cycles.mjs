@@ -15,10 +15,6 @@ import madge from "madge";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 const KNOWN = new Set([
-  "packages/core/src/context.ts > packages/core/src/task.ts > packages/core/src/effects.ts",
-  "packages/core/src/context.ts > packages/core/src/task.ts > packages/core/src/wait.ts",
-  "packages/core/src/task.ts > packages/core/src/wait.ts",
-  "packages/core/src/task.ts > packages/core/src/wait.ts > packages/core/src/waitfor.ts",
   "packages/sched/src/explain.ts > packages/sched/src/sched.ts",
 ]);
 

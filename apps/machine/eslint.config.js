@@ -9,6 +9,8 @@ export default ksim({
     "@ksim/cpu-hotplug",
     "@ksim/kthread",
     "@ksim/sched",
+    "@ksim/stop-machine",
+    "@ksim/hung-task",
     "@ksim/scenario",
     "@ksim/workload",
     "@ksim/report",

@@ -12,6 +12,8 @@ const WORKSPACE = [
   "@ksim/cpu-hotplug",
   "@ksim/kthread",
   "@ksim/sched",
+  "@ksim/stop-machine",
+  "@ksim/hung-task",
   "@ksim/scenario",
   "@ksim/workload",
   "@ksim/report",

@@ -6,10 +6,10 @@
 import type { SubsystemFactory } from "@ksim/core";
 import { cpu_hotplug_subsystem } from "@ksim/cpu-hotplug";
 import { hrtimer_subsystem } from "@ksim/hrtimer";
+import { hung_task_subsystem, type OnHung } from "@ksim/hung-task";
 import { kthread_subsystem } from "@ksim/kthread";
 import { sched_subsystem, type SchedParams } from "@ksim/sched";
-import { hung_task_subsystem, type OnHung } from "./kernel/hung_task.js";
-import { kstop_subsystem } from "./kernel/stop_machine.js";
+import { kstop_subsystem } from "@ksim/stop-machine";
 import type { ScenarioSpec } from "@ksim/scenario";
 
 /** The subsystems every ksim kernel is made of, in boot order within a level. */

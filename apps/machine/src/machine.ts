@@ -41,11 +41,11 @@ import {
   type TaskStruct,
   type TraceSink,
 } from "@ksim/core";
+import { HUNG_TASK } from "@ksim/hung-task";
 import type { CycleEdge, HangDetector, HungTask, RunResult } from "@ksim/report";
 import type { ExtraNotifier, Outcome, ScenarioSpec } from "@ksim/scenario";
 import { rt_app_deadlock, start_rt_app, type RtAppLog, type RtAppRun } from "@ksim/rt-app";
 import { CpuhpStress, create_workload_task } from "@ksim/workload";
-import { HUNG_TASK } from "./kernel/hung_task.js";
 import { kernel_assembly, kernel_version, type SubsystemName } from "./kernels.js";
 import { VERSION } from "./version.js";
 

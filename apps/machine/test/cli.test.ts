@@ -130,7 +130,7 @@ describe("the built CLI (node dist/cli.js)", () => {
     if (existsSync(cli)) return;
     const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
     spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: PKG_DIR, stdio: "ignore" });
-  }, 120_000);
+  });
 
   function spawn(...argv: string[]) {
     return spawnSync(process.execPath, [cli, ...argv], { encoding: "utf8", cwd: dir });

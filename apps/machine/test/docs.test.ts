@@ -244,7 +244,7 @@ function index_exports(source: string): string[] {
 }
 
 describe("package READMEs", () => {
-  const packages = ["hrtimer", "kthread", "cpu-hotplug", "sched"];
+  const packages = ["hrtimer", "kthread", "cpu-hotplug", "sched", "stop-machine", "hung-task"];
 
   it.each(packages)("%s: the Public API section names every export of src/index.ts", (name) => {
     const dir = join(ROOT, "packages", name);

@@ -152,7 +152,7 @@ describe.skipIf(skip_reason !== null)("HTML reports in headless Chromium", () =>
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
-  }, 60_000);
+  });
   afterAll(async () => {
     await browser?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -186,7 +186,7 @@ describe.skipIf(skip_reason !== null)("HTML reports in headless Chromium", () =>
     expect(o.console_errors).toEqual([]);
     expect(o.foreign_requests).toEqual([]);
     await page.close();
-  }, 60_000);
+  });
 
   it("a hostile task name shows as text, not markup", async () => {
     const hostile = "<img src=x onerror=alert(1)>";
@@ -219,7 +219,7 @@ describe.skipIf(skip_reason !== null)("HTML reports in headless Chromium", () =>
     expect(o.console_errors).toEqual([]);
     expect(o.foreign_requests).toEqual([]);
     await o.page.close();
-  }, 60_000);
+  });
 
   it("the campaign page draws time to hang per seed and its distribution", async () => {
     const file = join(dir, "campaign.html");
@@ -241,5 +241,5 @@ describe.skipIf(skip_reason !== null)("HTML reports in headless Chromium", () =>
     const size = await screenshot(page, "stress-campaign.png");
     expect(size).toBeLessThan(300_000);
     await page.close();
-  }, 60_000);
+  });
 });

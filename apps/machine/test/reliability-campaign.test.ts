@@ -73,7 +73,7 @@ describe("a campaign killed with SIGKILL", () => {
     // The file now holds each seed once: what was kept, then the rest.
     expect(lines_of(out)).toHaveLength(10);
     expect(strip([...read_results(out).values()].sort((a, b) => a.seed - b.seed))).toEqual(strip(want.results));
-  }, 120_000);
+  });
 });
 
 describe("a seed whose run throws", () => {
@@ -100,7 +100,7 @@ describe("a seed whose run throws", () => {
     expect(strip(got.results.filter((r) => r.seed !== 3))).toEqual(strip(clean.results.filter((r) => r.seed !== 3)));
     // The error is in the campaign file too, so it is not lost either.
     expect(read_results(out).get(3)?.outcome).toBe("error");
-  }, 60_000);
+  });
 
   it("ksim stress exits 1 and names the seed, its error, and the command that replays it", async () => {
     let stdout = "";
@@ -115,7 +115,7 @@ describe("a seed whose run throws", () => {
     expect(stdout).toMatch(/^seed-stress: 4 runs: 2 ok, 0 hang, 0 bug, 2 error \(expected: ok\)$/m);
     expect(stdout).toMatch(/seed +2 +error: KSIM_TEST_THROW_SEED: test hook threw on seed 2\n +ksim run seed-stress --seed 2 --duration 5m --set kernel\.migration_thread_stop=CPU_POST_DEAD/);
     expect(stdout).toMatch(/seed +4 +error: KSIM_TEST_THROW_SEED: test hook threw on seed 4/);
-  }, 60_000);
+  });
 
   it("a job the worker pool cannot even take (it cannot be sent to a thread) is an error per seed, not a crash", async () => {
     // A function cannot cross to a worker thread: every pool.run() rejects.
@@ -123,5 +123,5 @@ describe("a seed whose run throws", () => {
     const got = await run_campaign({ spec: bad_spec, seeds: [1, 2], jobs: 1, expected: "ok" });
     expect(got.results.map((r) => r.outcome)).toEqual(["error", "error"]);
     expect(got.results[0]!.error).toMatch(/could not be cloned/);
-  }, 30_000);
+  });
 });

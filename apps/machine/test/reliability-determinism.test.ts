@@ -76,7 +76,7 @@ describe("determinism in one process", () => {
       }
       // The seed matters where the scenario has randomness (stress, jitter).
       if (s.ref === "seed-stress") expect(seen.size).toBe(s.seeds.length);
-    }, 60_000);
+    });
   }
 });
 
@@ -107,7 +107,7 @@ describe("determinism across processes (node dist/cli.js)", () => {
     // And the same as this process (sources through vitest, not dist).
     const here = traced_run(ref, sets, duration, seed);
     expect(stable(here.report)).toEqual(stable(a.report));
-  }, 60_000);
+  });
 });
 
 describe("determinism in worker threads", () => {
@@ -123,7 +123,7 @@ describe("determinism in worker threads", () => {
     expect(strip(pool.results)).toEqual(strip(here.results));
     expect(here.results.map((r) => r.outcome)).toEqual(seeds.map(() => "ok"));
     expect(new Set(here.results.map((r) => r.events)).size).toBe(ref === "seed-stress" ? seeds.length : 1);
-  }, 90_000);
+  });
 
   it("a worker thread running the built machine gives the same trace hash and report as this thread", async () => {
     const url = (p: string) => new URL(`../dist/${p}`, import.meta.url).href;
@@ -161,5 +161,5 @@ describe("determinism in worker threads", () => {
     expect(from_worker.records).toBe(here.records);
     expect(from_worker.trace).toBe(here.trace);
     expect(stable(from_worker.report)).toEqual(stable(here.report));
-  }, 60_000);
+  });
 });

@@ -156,7 +156,7 @@ describe("ksim run on mutated scenario files (property)", () => {
     // Both kinds of answer were exercised.
     expect(refused).toBeGreaterThan(50);
     expect(ran).toBeGreaterThan(10);
-  }, 60_000);
+  });
 
   it("mutated JSON: the same", () => {
     let refused = 0;
@@ -167,7 +167,7 @@ describe("ksim run on mutated scenario files (property)", () => {
       { numRuns: 200, seed: 7 },
     );
     expect(refused).toBeGreaterThan(100);
-  }, 60_000);
+  });
 
   it("random JSON values and random bytes, as .json and .yaml", () => {
     fc.assert(
@@ -182,7 +182,7 @@ describe("ksim run on mutated scenario files (property)", () => {
       }),
       { numRuns: 150, seed: 12 },
     );
-  }, 60_000);
+  });
 });
 
 describe("ksim run on hand-made hostile files", () => {
@@ -271,7 +271,7 @@ describe("run limits", () => {
     const doc = JSON.parse(r.stdout) as { simulated_ns: number };
     expect(doc.simulated_ns).toBeLessThan(48 * 3600e9);
     expect(r.stderr).toMatch(/^ksim: run stopped early: wall-time limit 100 ms reached at \d+ ns simulated\n$/);
-  }, 30_000);
+  });
 
   it("ksim stress --max-events bounds each seed", async () => {
     let stdout = "";
@@ -300,11 +300,11 @@ describe("hostile files through a spawned ksim", () => {
     ["10 MB of one string", "yaml", `kernel: { cpus: 2 }\ndescription: "${"x".repeat(10_000_000)}"\n`],
   ])("%s: exit 2, one line on stderr, nothing on stdout", (_what, ext, content) => {
     const path = write(ext, content);
-    const r = spawnSync(process.execPath, [CLI, "run", path, "--json"], { encoding: "utf8", timeout: 30_000 });
+    const r = spawnSync(process.execPath, [CLI, "run", path, "--json"], { encoding: "utf8", timeout: 240_000 });
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(new RegExp(`^ksim: ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: [^\\n]+\\n$`));
-  }, 40_000);
+  });
 });
 
 /** Eight levels of ten references each: 10^8 nodes if expanded. */

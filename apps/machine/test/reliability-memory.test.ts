@@ -86,5 +86,5 @@ describe("bounded memory over a long run", () => {
     expect(p.sizes["dmesg"]).toBeLessThan(100);
     expect(p.sizes["sched_tasks"]).toBeLessThan(2 * p.sizes["live_tasks"]! + 64);
     expect(p.sizes["pending_events"]).toBeLessThan(100);
-  }, 120_000);
+  });
 });

@@ -47,7 +47,7 @@ describe("campaigns", () => {
         "notifier hrtimer_cpu_notify (CPU_DEAD)",
       ]);
     }
-  }, 120_000);
+  });
 
   it("an interrupted campaign, resumed, ends with the results of an uninterrupted one", async () => {
     const dir = tmp();
@@ -71,7 +71,7 @@ describe("campaigns", () => {
     const resumed = await run_campaign({ spec, seeds, jobs: 2, expected: "ok", out, resume: true });
     expect(strip(resumed.results)).toEqual(strip(whole.results));
     expect([resumed.ok, resumed.hang, resumed.bug]).toEqual([whole.ok, whole.hang, whole.bug]);
-  }, 120_000);
+  });
 
   it("a seed's result replays exactly with ksim run --seed", async () => {
     const c = await run_campaign({ spec, seeds: [3], jobs: 0, expected: "ok" });
@@ -130,7 +130,7 @@ describe("ksim shrink", () => {
     const again = run_scenario(parse_scenario(parse_yaml(JSON.stringify(r.scenario)), "shrunk.yaml"));
     expect(again.outcome).toBe("hang");
     expect(`hang: ${cycle_shape(again.hang!.cycle.map((e) => e.node)).join(" -> ")}`).toBe(r.signature);
-  }, 120_000);
+  });
 
   it("says so when the seed does not fail", () => {
     expect(() => shrink(load_scenario("seed-fix-post-dead").spec, 1)).toThrow(/ends ok: there is no failure to shrink/);

@@ -1,4 +1,5 @@
 import { BUG } from "./bug.js";
+import type { KernelCall } from "./effects.js";
 import type { TaskStruct } from "./task.js";
 
 /**
@@ -84,4 +85,25 @@ export function preempt_enable(): void {
   const c = SLOT.ctx;
   if (c.atomic <= 0) BUG("preempt_enable without preempt_disable");
   c.atomic--;
+}
+
+/**
+ * Runs a KernelCall to completion with interrupts off (CPU_DYING notifiers,
+ * stop_machine callbacks). A blocking call there is the kernel's
+ * "scheduling while atomic" BUG.
+ */
+export function run_atomic<T>(call: KernelCall<T>, what: string | (() => string)): T {
+  preempt_disable();
+  try {
+    const r = call.next();
+    if (r.done !== true) {
+      // Name the culprit while the call is still suspended in it, then unwind its finally blocks.
+      const name = typeof what === "function" ? what() : what;
+      call.return(undefined as T);
+      BUG(`scheduling while atomic: ${name} blocked or consumed CPU time with interrupts off`);
+    }
+    return r.value;
+  } finally {
+    preempt_enable();
+  }
 }

@@ -1,5 +1,3 @@
-import { BUG } from "./bug.js";
-import { preempt_disable, preempt_enable } from "./context.js";
 import type { Nanoseconds } from "./time.js";
 
 export const EFFECT_RUN = 0;
@@ -50,25 +48,4 @@ export function* schedule(): KernelCall {
 /** sched_yield() / yield(): give the CPU to a peer of equal priority. */
 export function* sched_yield(): KernelCall {
   yield SCHEDULE;
-}
-
-/**
- * Runs a KernelCall to completion with interrupts off (CPU_DYING notifiers,
- * stop_machine callbacks). A blocking call there is the kernel's
- * "scheduling while atomic" BUG.
- */
-export function run_atomic<T>(call: KernelCall<T>, what: string | (() => string)): T {
-  preempt_disable();
-  try {
-    const r = call.next();
-    if (r.done !== true) {
-      // Name the culprit while the call is still suspended in it, then unwind its finally blocks.
-      const name = typeof what === "function" ? what() : what;
-      call.return(undefined as T);
-      BUG(`scheduling while atomic: ${name} blocked or consumed CPU time with interrupts off`);
-    }
-    return r.value;
-  } finally {
-    preempt_enable();
-  }
 }

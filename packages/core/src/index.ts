@@ -27,6 +27,7 @@ export {
   in_atomic,
   preempt_disable,
   preempt_enable,
+  run_atomic,
 } from "./context.js";
 export type {
   ExecContext,
@@ -48,7 +49,6 @@ export {
   SLEEP,
   schedule,
   sched_yield,
-  run_atomic,
 } from "./effects.js";
 export type {
   RunEffect,
@@ -254,6 +254,10 @@ export type {
   SchedEntity,
   SchedRtEntity,
   TaskSpec,
+  WaitNode,
+  WaitEdge,
+  Waitable,
+  WaitExplain,
 } from "./task.js";
 
 // time and durations
@@ -301,10 +305,6 @@ export {
   mutex_unlock,
   mutex_is_locked,
 } from "./wait.js";
-export type {
-  Waitable,
-  WaitExplain,
-} from "./wait.js";
 
 // the wait-for graph
 export {
@@ -313,8 +313,6 @@ export {
   wait_node_info,
 } from "./waitfor.js";
 export type {
-  WaitNode,
-  WaitEdge,
   WaitExplainer,
   WaitChain,
   WaitNodeInfo,

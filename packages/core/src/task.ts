@@ -3,7 +3,6 @@ import { CpuMask } from "./cpumask.js";
 import type { SimEvent } from "./heap.js";
 import type { HrTimer } from "./hrtimer.js";
 import type { KernelCall } from "./effects.js";
-import type { Waitable } from "./wait.js";
 
 /**
  * The state letter the kernel shows in ps and sched_switch: R running or
@@ -181,3 +180,38 @@ export function put_task_struct(p: TaskStruct): void {
 }
 
 export const cpu_all_mask = (nr_cpu_ids: number): CpuMask => CpuMask.first_n(nr_cpu_ids);
+
+// ---- what a task waits for: the vocabulary of the wait-for graph ----------------
+// Here, beside task_struct, because a task points at what it is blocked on and
+// that in turn names tasks: the types refer to each other.
+
+/**
+ * Nodes of the wait-for graph, named as the kernel names them:
+ * `task <comm>/<pid>`, `cpu <n>`, `rt_rq <cpu>`, `hrtimer <name>`,
+ * `notifier <name> (<EVENT>)`.
+ */
+export type WaitNode =
+  | { readonly kind: "task"; readonly task: TaskStruct }
+  | { readonly kind: "cpu"; readonly cpu: number }
+  | { readonly kind: "rt_rq"; readonly cpu: number }
+  | { readonly kind: "hrtimer"; readonly timer: HrTimer }
+  | { readonly kind: "notifier"; readonly name: string; readonly event: string }
+  | { readonly kind: "other"; readonly name: string };
+
+/** `from` cannot make progress until `to` does, `because` ... */
+export interface WaitEdge {
+  readonly from: WaitNode;
+  readonly to: WaitNode;
+  readonly because: string;
+}
+
+/**
+ * Anything a task can block on. It can say what a blocked task waits for,
+ * which is how a hang is explained across subsystems.
+ */
+export interface Waitable {
+  readonly name: string;
+  explain_waiter?(waiter: TaskStruct): WaitEdge | null;
+}
+
+export type WaitExplain = (waiter: TaskStruct) => WaitEdge | null;

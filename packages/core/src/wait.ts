@@ -1,19 +1,7 @@
 import { BUG } from "./bug.js";
 import { current, exec_context, in_atomic } from "./context.js";
 import { SCHEDULE, type KernelCall } from "./effects.js";
-import type { TaskStruct } from "./task.js";
-import type { WaitEdge } from "./waitfor.js";
-
-/**
- * Anything a task can block on. It can say what a blocked task waits for,
- * which is how a hang is explained across subsystems.
- */
-export interface Waitable {
-  readonly name: string;
-  explain_waiter?(waiter: TaskStruct): WaitEdge | null;
-}
-
-export type WaitExplain = (waiter: TaskStruct) => WaitEdge | null;
+import type { TaskStruct, WaitEdge, WaitExplain, Waitable } from "./task.js";
 
 /** wait_queue_head_t */
 export class WaitQueueHead implements Waitable {

@@ -1,25 +1,4 @@
-import type { HrTimer } from "./hrtimer.js";
-import type { TaskStruct } from "./task.js";
-
-/**
- * Nodes of the wait-for graph, named as the kernel names them:
- * `task <comm>/<pid>`, `cpu <n>`, `rt_rq <cpu>`, `hrtimer <name>`,
- * `notifier <name> (<EVENT>)`.
- */
-export type WaitNode =
-  | { readonly kind: "task"; readonly task: TaskStruct }
-  | { readonly kind: "cpu"; readonly cpu: number }
-  | { readonly kind: "rt_rq"; readonly cpu: number }
-  | { readonly kind: "hrtimer"; readonly timer: HrTimer }
-  | { readonly kind: "notifier"; readonly name: string; readonly event: string }
-  | { readonly kind: "other"; readonly name: string };
-
-/** `from` cannot make progress until `to` does, `because` ... */
-export interface WaitEdge {
-  readonly from: WaitNode;
-  readonly to: WaitNode;
-  readonly because: string;
-}
+import type { WaitEdge, WaitNode } from "./task.js";
 
 /** A subsystem's explanation of the waits it knows about; null if none. */
 export type WaitExplainer = (node: WaitNode) => WaitEdge | null;

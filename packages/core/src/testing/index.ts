@@ -7,7 +7,7 @@ import { BUG } from "../bug.js";
 import { exec_context } from "../context.js";
 import { CpuMask } from "../cpumask.js";
 import type { KernelCall } from "../effects.js";
-import { run_atomic } from "../effects.js";
+import { run_atomic } from "../context.js";
 import { Engine } from "../engine.js";
 import type { CpuExec} from "../executor.js";
 import { ProcessExecutor } from "../executor.js";

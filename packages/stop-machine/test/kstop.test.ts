@@ -11,7 +11,7 @@ import {
 } from "@ksim/core";
 import { make_test_kernel, type FakeHotplug, type ReferenceExecutor, type TestKernel } from "@ksim/core/testing";
 import { describe, expect, it } from "vitest";
-import { KstopMachine, STOPMACHINE_RUN } from "../src/kernel/stop_machine.js";
+import { KstopMachine, STOPMACHINE_RUN } from "../src/index.js";
 
 const ms = (n: number) => n * NSEC_PER_MSEC;
 

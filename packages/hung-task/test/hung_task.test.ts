@@ -1,7 +1,7 @@
 import { Completion, complete, NSEC_PER_SEC, SimEvent, wait_for_completion, type TaskStruct } from "@ksim/core";
 import { make_test_kernel, type TestKernel } from "@ksim/core/testing";
 import { describe, expect, it } from "vitest";
-import { HungTaskDetector } from "../src/kernel/hung_task.js";
+import { HungTaskDetector } from "../src/index.js";
 
 const s = (n: number) => n * NSEC_PER_SEC;
 
