@@ -17,7 +17,7 @@ import {
   type NotifierBlock,
 } from "@ksim/core";
 import { describe, expect, it } from "vitest";
-import { CPU_STOP_CPU_NOTIFY_PRIORITY } from "../src/index.js";
+import { CPU_STOP_CPU_NOTIFY_PRIORITY, cpu_stop_machine_subsystem, cpu_stop_subsystem } from "../src/index.js";
 import { boot, hog, task_at } from "./helpers.js";
 
 const ms = (n: number) => n * NSEC_PER_MSEC;
@@ -263,5 +263,15 @@ describe("cpu_stop: the stopper over hotplug", () => {
     expect(out).toEqual([-ENOENT, 105]);
     expect(fn_ran).toBe(false);
     expect([cs.stopper(1).thread, cs.stopper(1).works.length, cs.stats.failed]).toEqual([null, 0, 1]);
+  });
+});
+
+describe("the 2.6.35 factories", () => {
+  it("cpu_stop_subsystem provides CPU_STOP with cpu_stop_init at early; cpu_stop_machine_subsystem provides STOP_MACHINE with no initcall", () => {
+    const { k } = boot(1);
+    const a = cpu_stop_subsystem()(k);
+    const b = cpu_stop_machine_subsystem()(k);
+    expect([a.name, a.provides?.name, a.initcalls.map((c) => [c.name, c.level])]).toEqual(["cpu_stop", "cpu_stop", [["cpu_stop_init", "early"]]]);
+    expect([b.name, b.provides?.name, b.initcalls]).toEqual(["stop_machine", "stop_machine", []]);
   });
 });
