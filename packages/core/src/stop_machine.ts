@@ -12,9 +12,11 @@ export interface StopMachineOps {
 
 /**
  * cpu_stop_fn_t: runs on a CPU's stopper thread, which preempts everything
- * else there; returns 0 or -errno.
+ * else there; returns 0 or -errno. It runs with preemption off, so it may
+ * not sleep; it may spin, as stop_machine_cpu_stop does: then it is a
+ * generator that yields only RUN effects (CPU time) and returns its result.
  */
-export type CpuStopFn = (arg: unknown) => number;
+export type CpuStopFn = (arg: unknown) => number | KernelCall<number>;
 
 /** struct cpu_stop_work: what stop_one_cpu_nowait() queues; the caller owns it. */
 export interface CpuStopWork {

@@ -42,12 +42,9 @@ import {
   type WaitEdge,
   type WaitNode,
 } from "@ksim/core";
+// enum stopmachine_state; kstop folds DISABLE_IRQ into the arrival ack.
+import { STOPMACHINE_EXIT, STOPMACHINE_NONE, STOPMACHINE_PREPARE, STOPMACHINE_RUN } from "./state.js";
 
-/** enum stopmachine_state; DISABLE_IRQ is folded into the arrival ack. */
-export const STOPMACHINE_NONE = 0;
-export const STOPMACHINE_PREPARE = 1;
-export const STOPMACHINE_RUN = 3;
-export const STOPMACHINE_EXIT = 4;
 
 /** MAX_RT_PRIO-1 as an rt_priority: the kstop workqueue's threads. */
 const KSTOP_RT_PRIORITY = MAX_RT_PRIO - 1;
