@@ -14,6 +14,7 @@ export { render_html_report } from "./html.js";
 export { render_campaign_html } from "./campaign-html.js";
 export type { CampaignSummary, CampaignSeedResult } from "./campaign-html.js";
 export { format_campaign_text } from "./campaign-text.js";
+export type { CompareReport, CompareSide, SurvivalCurve, SurvivalPoint, LogRank } from "./compare.js";
 export { open_outputs, OutputError } from "./outputs.js";
 export type { OutputPaths, OutputOptions, Outputs } from "./outputs.js";
 export { PerfettoSink } from "./perfetto.js";
