@@ -161,13 +161,19 @@ describe.skipIf(!existsSync(CHROMIUM))("ksim compare --html in headless Chromium
     expect(r.code).toBe(0);
     const { page, problems } = await open(html);
     // Both curves span the plot: A falls from S = 1 to S = 0 (all hung), B stays at S = 1 (a flat line at the top).
-    const boxes = await page.evaluate(() =>
-      ["curve-a", "curve-b"].map((id) => {
-        const b = (document.getElementById(id) as unknown as SVGGraphicsElement).getBBox();
-        return { x: b.x, y: b.y, width: b.width, height: b.height };
-      }),
-    );
-    const [box_a, box_b] = boxes as [{ y: number; width: number; height: number }, { y: number; width: number; height: number }];
+    interface Box {
+      y: number;
+      width: number;
+      height: number;
+    }
+    // getBBox: the path's extent in the SVG's own units (the plot is 912 wide); a flat line has height 0.
+    const bbox = (id: string): Promise<Box> =>
+      page.locator(`path#${id}`).evaluate((el: unknown) => {
+        const b = (el as { getBBox(): Box }).getBBox();
+        return { y: b.y, width: b.width, height: b.height };
+      });
+    const box_a = await bbox("curve-a");
+    const box_b = await bbox("curve-b");
     // A's last hang is at 1.04 h of the 12 h axis.
     expect(box_a.width).toBeGreaterThan(0.08 * 912 - 2);
     expect(box_a.width).toBeLessThan(0.09 * 912);
