@@ -30,6 +30,7 @@ import { builtin_scenarios, load_scenario, one_line, ScenarioError, scenario_jso
 import { run_campaign, shrink } from "./campaigns.js";
 import type { CliIo } from "./cli_io.js";
 import { build_machine, type Machine } from "./machine.js";
+import { register_compare_command } from "./compare/cli.js";
 import { parse_block, register_queue_commands, run_queued_stress } from "./queue/cli.js";
 import { VERSION } from "./version.js";
 
@@ -327,6 +328,7 @@ function build_program(io: CliIo, done: (code: number | Promise<number>) => void
         "  ksim run seed-hang --set kernel.migration_thread_stop=CPU_POST_DEAD --json",
         "  ksim stress seed-stress --seeds 1..20 --duration 12h --out runs.jsonl",
         "  ksim shrink seed-stress --seed 6 -o seed6.yaml",
+        "  ksim compare released.jsonl patched.jsonl --html compare.html",
         "",
       ].join("\n"),
     );
@@ -371,6 +373,7 @@ function build_program(io: CliIo, done: (code: number | Promise<number>) => void
     });
 
   register_queue_commands(program, io, done);
+  register_compare_command(program, io, done);
 
   program
     .command("shrink")

@@ -3,7 +3,8 @@
  * schema and the reports really have must be named there, and no Markdown
  * link in the repository may point outside it or at a file that is not there.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -11,6 +12,16 @@ import { main } from "../src/cli.js";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const doc = (name: string): string => readFileSync(join(ROOT, "docs", name), "utf8");
+
+/** A Markdown section, from its heading down to the next heading of the same or a higher level. */
+function doc_section(text: string, heading: string): string {
+  const level = /^#+/.exec(heading)![0].length;
+  const start = text.indexOf(`\n${heading}\n`);
+  if (start < 0) return "";
+  const rest = text.slice(start + heading.length + 2);
+  const end = rest.search(new RegExp(`\\n#{1,${level}} `));
+  return end < 0 ? rest : rest.slice(0, end);
+}
 
 interface Ran {
   code: number;
@@ -159,6 +170,25 @@ describe("docs/reports.md", () => {
     const keys = report_keys(summary);
     expect(keys).toEqual(expect.arrayContaining(["expected", "results", "cycle", "detected_by"]));
     expect(missing_code_spans(doc("reports.md"), keys)).toEqual([]);
+  });
+
+  it("names every key of a real `ksim compare --json` document, of its sides and of a curve's points", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ksim-docs-compare-"));
+    try {
+      const a = join(dir, "a.jsonl");
+      const b = join(dir, "b.jsonl");
+      expect((await ksim("stress", "seed-hang", "--seeds", "1..2", "--jobs", "0", "--expect", "hang", "--out", a)).code).toBe(0);
+      expect((await ksim("stress", "seed-fix-post-dead", "--seeds", "1..2", "--jobs", "0", "--out", b)).code).toBe(0);
+      const r = await ksim("compare", a, b, "--json");
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout) as Record<string, unknown>;
+      const curves = report["curves"] as Record<string, unknown>[];
+      const keys = [...report_keys(report), ...curves.flatMap((c) => report_keys(c))];
+      expect(keys).toEqual(expect.arrayContaining(["median_time_to_hang_ns", "logrank", "chi2", "max_censored_ns", "points", "at_risk", "std_err"]));
+      expect(missing_code_spans(doc_section(doc("reports.md"), "## `ksim compare --json`"), keys)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

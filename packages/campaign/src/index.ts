@@ -3,7 +3,9 @@
  * on worker threads (or in this thread), appends each result to a JSONL file
  * and resumes from it; `shrink` turns a failing random run into a small
  * scripted scenario; the queue functions spread a campaign over machines
- * through a BullMQ (Redis) queue named after the ksim version.
+ * through a BullMQ (Redis) queue named after the ksim version;
+ * `compare_campaigns` sets two campaigns' times to hang side by side
+ * (Kaplan–Meier curves, medians, the log-rank test).
  *
  * A campaign never imports a machine: the caller gives a ScenarioRunner, the
  * piscina worker file that runs a seed, and the ksim version.
@@ -13,6 +15,10 @@ export type { CampaignBase, CampaignOptions } from "./stress/campaign.js";
 export { run_seed, cycle_shape } from "./stress/run_seed.js";
 export { shrink, NothingToShrink } from "./stress/shrink.js";
 export type { ShrinkOptions, ShrinkResult } from "./stress/shrink.js";
+export { compare_campaigns, read_results_file, observation, ResultsFileError } from "./compare/compare.js";
+export type { CampaignResults } from "./compare/compare.js";
+export { kaplan_meier, km_median, log_rank, chi2_survival } from "./compare/survival.js";
+export type { Observation } from "./compare/survival.js";
 export type { CampaignSummary, SeedResult, SeedJob, ScenarioRunner, RunLimits, RecordedRun } from "./stress/types.js";
 export {
   run_queued_campaign,

@@ -67,13 +67,13 @@ function nice_max(v: number): number {
 }
 
 /** A round axis maximum in the unit the axis will be labelled in (12 h stays 12 h, not 13.9 h). */
-function nice_time_max(ns: number): number {
+export function nice_time_max(ns: number): number {
   const unit = ns >= 3 * 3600e9 ? 3600e9 : ns >= 3 * 60e9 ? 60e9 : 1e9;
   return nice_max(ns / unit) * unit;
 }
 
 /** An axis label in the unit that suits the axis's maximum (s, min or h), with the decimals its ticks need. */
-function secs(ns: number, max_ns: number): string {
+export function secs(ns: number, max_ns: number): string {
   const [unit, name] = max_ns >= 3 * 3600e9 ? [3600e9, "h"] : max_ns >= 3 * 60e9 ? [60e9, "min"] : [1e9, "s"];
   const m = max_ns / unit;
   const d = m >= 40 ? 0 : m >= 4 ? 1 : m >= 0.4 ? 2 : 3;

@@ -1,7 +1,7 @@
 /**
  * @ksim/report: what a run or a campaign looks like to a person or a script.
  * One formatter of each kind: the text report, the JSON report (CONTRACT.md
- * §3), the HTML reports (a run, a campaign), the kernel's trace text (ftrace)
+ * §3), the HTML reports (a run, a campaign, a comparison of two), the kernel's trace text (ftrace)
  * and Chrome/Perfetto trace-event JSON. RunResult, the data every one of them
  * reads, is defined here; the machine fills it.
  */
@@ -14,6 +14,9 @@ export { render_html_report } from "./html.js";
 export { render_campaign_html } from "./campaign-html.js";
 export type { CampaignSummary, CampaignSeedResult } from "./campaign-html.js";
 export { format_campaign_text } from "./campaign-text.js";
+export type { CompareReport, CompareSide, SurvivalCurve, SurvivalPoint, LogRank } from "./compare.js";
+export { format_compare_text, compare_verdict, fmt_p } from "./compare-text.js";
+export { render_compare_html } from "./compare-html.js";
 export { open_outputs, OutputError } from "./outputs.js";
 export type { OutputPaths, OutputOptions, Outputs } from "./outputs.js";
 export { PerfettoSink } from "./perfetto.js";

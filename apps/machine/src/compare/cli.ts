@@ -1,0 +1,67 @@
+/**
+ * `ksim compare A.jsonl B.jsonl [--json] [--html FILE]` (CONTRACT.md §5): two
+ * campaigns' `ksim stress --out` files, their time to hang as Kaplan–Meier
+ * curves, medians, hang fractions and the log-rank test. Exit status: 0 when
+ * the comparison was made (whatever it found), 2 for bad input (a file that
+ * cannot be read, a line that is not a seed's result: one line naming the
+ * file and the line), 70 for an internal error.
+ */
+import { writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import { compare_campaigns, read_results_file, ResultsFileError, type CampaignResults } from "@ksim/campaign";
+import { format_compare_text, render_compare_html } from "@ksim/report";
+import { one_line } from "@ksim/scenario";
+import type { CliIo } from "../cli_io.js";
+import { VERSION } from "../version.js";
+
+const EXIT_OK = 0;
+const EXIT_USAGE = 2;
+const EXIT_INTERNAL = 70;
+
+interface CompareFlags {
+  json?: boolean;
+  html?: string;
+  debug?: boolean;
+}
+
+function read_side(io: CliIo, file: string): CampaignResults {
+  const results = read_results_file(file, (line) => io.stderr(`ksim: ${file}:${line}: skipped an unterminated last line (an interrupted write)\n`));
+  return { file, results };
+}
+
+function cmd_compare(io: CliIo, file_a: string, file_b: string, flags: CompareFlags): number {
+  try {
+    const report = compare_campaigns(VERSION, read_side(io, file_a), read_side(io, file_b));
+    if (flags.html !== undefined) {
+      try {
+        writeFileSync(flags.html, render_compare_html(report));
+      } catch (e) {
+        throw new ResultsFileError(`--html: cannot write ${flags.html}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    io.stdout(flags.json ? `${JSON.stringify(report)}\n` : format_compare_text(report));
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof ResultsFileError) {
+      io.stderr(`ksim: ${one_line(e.message)}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(`ksim: internal error: ${one_line(e instanceof Error ? e.message : String(e))}\n`);
+    if (flags.debug && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
+    return EXIT_INTERNAL;
+  }
+}
+
+/** Adds `ksim compare` to the program. */
+export function register_compare_command(program: Command, io: CliIo, done: (code: number) => void): void {
+  program
+    .command("compare")
+    .description("compare two campaigns' time to hang: Kaplan–Meier curves, medians, hang fractions, log-rank test")
+    .argument("<a.jsonl>", "the first campaign's results (ksim stress --out)")
+    .argument("<b.jsonl>", "the second campaign's results")
+    .option("--json", "print the comparison as one JSON document")
+    .option("--html <file>", "write the two survival curves as a self-contained HTML page")
+    .action((a: string, b: string, _flags: unknown, cmd: Command) => {
+      done(cmd_compare(io, a, b, cmd.optsWithGlobals<CompareFlags>()));
+    });
+}
