@@ -72,6 +72,12 @@ export class Scheduler2635 extends Scheduler {
     return 1;
   }
 
+  /** move_task_off_dead_cpu(): select_fallback_rq(), then __migrate_task(). */
+  override move_task_off_dead_cpu(dead_cpu: number, p: TaskStruct): void {
+    if (p.cpu !== dead_cpu || p.state === "X") return;
+    this.__migrate_task(p, dead_cpu, this.select_fallback_rq(dead_cpu, p));
+  }
+
   /**
    * migrate_live_tasks() + migrate_dead_tasks() of 2.6.35: every task but
    * current whose task_cpu is the dead CPU goes through
@@ -82,9 +88,7 @@ export class Scheduler2635 extends Scheduler {
   override migrate_live_tasks(dead_cpu: number): void {
     const self = exec_context().task;
     for (const p of this.tasks) {
-      if (p === self || p.cpu !== dead_cpu || p.state === "X") continue;
-      const dest = this.select_fallback_rq(dead_cpu, p);
-      this.__migrate_task(p, dead_cpu, dest);
+      if (p !== self) this.move_task_off_dead_cpu(dead_cpu, p);
     }
   }
 }
