@@ -20,18 +20,17 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const PACKAGES = [
-  "packages/core",
-  "packages/hrtimer",
-  "packages/cpu-hotplug",
-  "packages/kthread",
-  "packages/sched",
-  "packages/scenario",
-  "packages/workload",
-  "packages/report",
-  "packages/campaign",
-  "apps/machine",
-];
+/** Every publishable package of the workspace, core first, the app last. */
+const PACKAGES = ["packages", "apps"]
+  .flatMap((top) => readdirSync(join(ROOT, top)).sort().map((d) => `${top}/${d}`))
+  .filter((dir) => {
+    try {
+      return JSON.parse(readFileSync(join(ROOT, dir, "package.json"), "utf8")).private !== true;
+    } catch {
+      return false;
+    }
+  })
+  .sort((a, b) => Number(b === "packages/core") - Number(a === "packages/core"));
 const args = new Set(process.argv.slice(2));
 const t0 = performance.now();
 
@@ -181,6 +180,35 @@ step("node out/main.js");
   const want = JSON.stringify({ fired: ["10 ms on CPU 1", "20 ms on CPU 1", "30 ms on CPU 1"], now_ms: 100 });
   if (out !== want) fail(`the hrtimer program printed\n  ${out}\nexpected\n  ${want}`);
   console.log(`  ${out}`);
+}
+
+// ---- 2b. every other package alone, with only the @ksim packages it names ----
+
+/** A package's @ksim dependencies (dependencies and peerDependencies), transitively. */
+function ksim_closure(name, seen = new Set()) {
+  if (seen.has(name)) return seen;
+  seen.add(name);
+  const dir = PACKAGES.find((d) => JSON.parse(readFileSync(join(ROOT, d, "package.json"), "utf8")).name === name);
+  const pkg = JSON.parse(readFileSync(join(ROOT, dir, "package.json"), "utf8"));
+  for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })) {
+    if (dep.startsWith("@ksim/")) ksim_closure(dep, seen);
+  }
+  return seen;
+}
+
+for (const name of Object.keys(tgz)) {
+  if (name === "@ksim/machine" || name === "@ksim/hrtimer" || name === "@ksim/core") continue;
+  const alone = join(work, `alone-${name.replace("@ksim/", "")}`);
+  run("mkdir", ["-p", alone]);
+  writeFileSync(join(alone, "package.json"), JSON.stringify({ name: "ksim-consumer-alone", private: true, type: "module" }, null, 2));
+  const wanted = [...ksim_closure(name)].sort();
+  step(`npm install ${wanted.join(" ")} (tarballs), import ${name}`);
+  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...wanted.map((n) => tgz[n])], { cwd: alone });
+  const installed = readdirSync(join(alone, "node_modules", "@ksim")).map((d) => `@ksim/${d}`).sort();
+  if (installed.join(",") !== wanted.join(",")) fail(`${name} alone: installed ${installed.join(", ")}, expected ${wanted.join(", ")}`);
+  const probe = `const m = await import(${JSON.stringify(name)}); const n = Object.keys(m).length; if (n === 0) throw new Error("no exports"); console.log(n);`;
+  const out = run(process.execPath, ["--input-type=module", "-e", probe], { cwd: alone }).stdout.trim();
+  console.log(`  ${name}: ${out} exports`);
 }
 
 // ---- 3. everything, and the ksim command ----------------------------------

@@ -22,6 +22,7 @@ import {
   open_outputs,
   OutputError,
   render_campaign_html,
+  ExitCode,
   run_exit_code,
   type Outputs,
 } from "@ksim/report";
@@ -33,12 +34,6 @@ import { parse_block, register_queue_commands, run_queued_stress } from "./queue
 import { VERSION } from "./version.js";
 
 export type { CliIo } from "./cli_io.js";
-
-export const EXIT_OK = 0;
-export const EXIT_UNEXPECTED = 1;
-export const EXIT_USAGE = 2;
-/** sysexits.h EX_SOFTWARE: ksim itself failed. */
-export const EXIT_INTERNAL = 70;
 
 interface RunFlags {
   seed?: number;
@@ -98,13 +93,13 @@ function fail(io: CliIo, e: unknown, debug: boolean): number {
   if (e instanceof ScenarioError) {
     io.stderr(`ksim: ${e.message}\n`);
     if (debug && e.stack) io.stderr(`${e.stack}\n`);
-    return EXIT_USAGE;
+    return ExitCode.USAGE;
   }
   const message = e instanceof Error ? e.message : String(e);
   io.stderr(`ksim: internal error: ${one_line(message)}\n`);
   if (debug) io.stderr(`${e instanceof Error && e.stack ? e.stack : String(e)}\n`);
   else io.stderr("ksim: (run again with --debug for the stack trace)\n");
-  return EXIT_INTERNAL;
+  return ExitCode.INTERNAL;
 }
 
 /** --rt-app-logs DIR: one file per rt-app thread, named and laid out as rt-app writes them. */
@@ -130,7 +125,7 @@ function cmd_run(io: CliIo, ref: string, flags: RunFlags): number {
   } catch (e) {
     if (!(e instanceof OutputError)) return fail(io, e, debug);
     io.stderr(`ksim: ${one_line(e.message)}\n`);
-    return EXIT_USAGE;
+    return ExitCode.USAGE;
   }
   let out: string;
   let code: number;
@@ -211,7 +206,7 @@ async function cmd_stress(io: CliIo, ref: string, flags: StressFlags): Promise<n
   } catch (e) {
     if (e instanceof RangeError) {
       io.stderr(`ksim: --seeds: ${e.message}\n`);
-      return EXIT_USAGE;
+      return ExitCode.USAGE;
     }
     return fail(io, e, debug);
   }
@@ -238,7 +233,7 @@ async function cmd_stress(io: CliIo, ref: string, flags: StressFlags): Promise<n
     if (flags.json) io.stdout(`${JSON.stringify(summary)}\n`);
     else io.stdout(format_campaign_text(summary, (seed) => replay_command(ref, seed, flags.set ?? [], flags.duration)));
     if (controller.signal.aborted) return 130;
-    return campaign_passed(summary) && summary.runs === seeds.length ? EXIT_OK : EXIT_UNEXPECTED;
+    return campaign_passed(summary) && summary.runs === seeds.length ? ExitCode.OK : ExitCode.UNEXPECTED;
   } catch (e) {
     return fail(io, e, debug);
   } finally {
@@ -281,11 +276,11 @@ function cmd_shrink(io: CliIo, ref: string, flags: ShrinkFlags): number {
       writeFileSync(flags.output, text);
       io.stderr(`ksim shrink: wrote ${flags.output}; run it with: ksim run ${flags.output}\n`);
     } else io.stdout(text);
-    return EXIT_OK;
+    return ExitCode.OK;
   } catch (e) {
     if (e instanceof NothingToShrink) {
       io.stderr(`ksim: ${e.message}\n`);
-      return EXIT_UNEXPECTED;
+      return ExitCode.UNEXPECTED;
     }
     return fail(io, e, debug);
   }
@@ -295,12 +290,12 @@ function cmd_list(io: CliIo): number {
   const all = builtin_scenarios();
   const w = Math.max(0, ...all.map((s) => s.name.length));
   io.stdout(all.map((s) => `${s.name.padEnd(w)}  ${s.description}\n`).join(""));
-  return EXIT_OK;
+  return ExitCode.OK;
 }
 
 function cmd_schema(io: CliIo): number {
   io.stdout(`${JSON.stringify(scenario_json_schema(), null, 2)}\n`);
-  return EXIT_OK;
+  return ExitCode.OK;
 }
 
 function build_program(io: CliIo, done: (code: number | Promise<number>) => void): Command {
@@ -415,10 +410,10 @@ export function main(argv: readonly string[], io: CliIo): number | Promise<numbe
       box.code = c;
     }).parse([...argv], { from: "user" });
   } catch (e) {
-    if (e instanceof CommanderError) box.code = e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    if (e instanceof CommanderError) box.code = e.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
     else box.code = fail(io, e, debug);
   }
-  const code = box.code ?? EXIT_OK;
+  const code = box.code ?? ExitCode.OK;
   if (typeof code === "number") {
     io.exit(code);
     return code;
@@ -450,7 +445,7 @@ function invoked_directly(): boolean {
 export function run_cli(): void {
   // `ksim list | head -1` closes the pipe early; that is not an error.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(EXIT_OK);
+    if (e.code === "EPIPE") process.exit(ExitCode.OK);
     throw e;
   });
   void main(process.argv.slice(2), {

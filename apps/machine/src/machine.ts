@@ -61,6 +61,11 @@ export interface MachineOptions {
   /** Subsystems the kernel's assembly does not have (a workqueue, softirqs, ...), booted after it. */
   extra_subsystems?: SubsystemFactory[];
   /**
+   * Wrap any subsystem of the assembly (to trace, instrument or interpose
+   * on it): called once per subsystem with its factory, returns the one to use.
+   */
+  decorate?: (name: SubsystemName, factory: SubsystemFactory) => SubsystemFactory;
+  /**
    * Replace only a service's ops (no initcalls run for it). Use
    * `subsystems` to keep boot steps, e.g. the scheduler's migration_init.
    */
@@ -158,6 +163,7 @@ export class Machine {
     for (const [name, f] of Object.entries(o.subsystems ?? {}) as [SubsystemName, SubsystemFactory | undefined][]) {
       if (f) chosen.set(name, f);
     }
+    if (o.decorate) for (const [name, f] of chosen) chosen.set(name, o.decorate(name, f));
     return [...chosen.values(), ...(o.extra_subsystems ?? [])];
   }
 

@@ -49,9 +49,6 @@ import { RawNotifierHead, type NotifierCallObserver, type NrCalls } from "./noti
  * without some time per turn the loop would take no simulated time.
  */
 const CPU_RELAX_NS = 1_000;
-/** printk lines kept; older ones are dropped. */
-const DMESG_LIMIT = 256;
-
 /** Architecture hooks (arch/x86/kernel/smpboot.c in the kernel). */
 export interface CpuHotplugArch {
   /**
@@ -116,8 +113,6 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
   readonly log: HotplugOpRecord[] = [];
   /** Operations started so far, including any dropped from `log`. */
   nr_ops = 0;
-  /** The kernel's printk lines from this subsystem, the last 256. */
-  readonly dmesg: string[] = [];
 
   readonly nr_cpu_ids: number;
   private readonly arch: CpuHotplugArch;
@@ -529,9 +524,9 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
 
   // ---- the log -------------------------------------------------------------------
 
+  /** printk(): into the machine's kernel log. */
   private printk(line: string): void {
-    if (this.dmesg.length >= DMESG_LIMIT) this.dmesg.shift();
-    this.dmesg.push(line);
+    this.k.printk(line);
   }
 
   private op_begin(name: OpName, cpu: number): HotplugOp {

@@ -158,7 +158,7 @@ describe("cpu_down (2.6.34 _cpu_down)", () => {
     expect(hp.log[hp.log.length - 1]).toMatchObject({ start_ns: ms(1), end_ns: ms(1) + 1000 });
     expect(lines(seen)).toEqual(["CPU_DOWN_PREPARE n@0", "CPU_DYING n@1", "CPU_DEAD n@0", "CPU_POST_DEAD n@0"]);
     // check_for_tasks() warns about the runnable task left on the dead CPU.
-    expect(hp.dmesg).toContain("Task hog (pid = 2) is on cpu 1 (state = R, flags = 0)");
+    expect(k.dmesg).toContain("Task hog (pid = 2) is on cpu 1 (state = R, flags = 0)");
   });
 
   it("NOTIFY_BAD at DOWN_PREPARE: DOWN_FAILED goes to exactly the notifiers before the refuser, -EINVAL", () => {
@@ -186,7 +186,7 @@ describe("cpu_down (2.6.34 _cpu_down)", () => {
     expect(hp.cpu_online(1) && hp.cpu_active(1)).toBe(true);
     expect(hp.cpu_hotplug.lock.owner).toBeNull();
     expect(hp.cpu_add_remove_lock.owner).toBeNull();
-    expect(hp.dmesg).toContain("_cpu_down: attempt to take down CPU 1 failed");
+    expect(k.dmesg).toContain("_cpu_down: attempt to take down CPU 1 failed");
   });
 
   it("a refusal by the first notifier sends DOWN_FAILED to nobody", () => {
@@ -285,7 +285,7 @@ describe("cpu_down (2.6.34 _cpu_down)", () => {
       "cpu_up(1) EBUSY 0",
       "cpu_up(1) ok 3",
     ]);
-    expect(hp.dmesg).toContain("can't online cpu 3 because it is not configured as may-hotadd at boot time");
+    expect(k.dmesg).toContain("can't online cpu 3 because it is not configured as may-hotadd at boot time");
     expect(hp.cpu_online_mask.toString()).toBe("0-1");
   });
 });
@@ -340,7 +340,7 @@ describe("cpu_up (2.6.34 _cpu_up)", () => {
     ]);
     expect(hp.log[hp.log.length - 1]!.result).toBe("EINVAL");
     expect(hp.cpu_online(1) || hp.cpu_active(1)).toBe(false);
-    expect(hp.dmesg).toContain("_cpu_up: attempt to bring up CPU 1 failed");
+    expect(k.dmesg).toContain("_cpu_up: attempt to bring up CPU 1 failed");
   });
 
   it("a CPU that fails to boot: UP_CANCELED to every notifier that heard UP_PREPARE", () => {

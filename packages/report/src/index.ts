@@ -5,7 +5,7 @@
  * and Chrome/Perfetto trace-event JSON. RunResult, the data every one of them
  * reads, is defined here; the machine fills it.
  */
-export { run_exit_code } from "./result.js";
+export { run_exit_code, ExitCode } from "./result.js";
 export type { RunResult, HungTask, CycleEdge, HangDetector, KernelInfo } from "./result.js";
 export { format_text_report } from "./text.js";
 export type { TextReportOptions } from "./text.js";

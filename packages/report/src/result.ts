@@ -75,7 +75,21 @@ export interface RunResult {
   dmesg: string[];
 }
 
-/** `ksim run` exit status: 0 when the outcome is the expected one, else 1. */
-export function run_exit_code(r: RunResult, expected: Outcome | null): number {
-  return r.outcome === (expected ?? "ok") ? 0 : 1;
+/**
+ * ksim's exit statuses, one list for every command: 0 the expected outcome,
+ * 1 another, 2 bad input or usage, 70 ksim itself failed (sysexits.h
+ * EX_SOFTWARE), 130 interrupted (SIGINT).
+ */
+export const ExitCode = Object.freeze({
+  OK: 0,
+  UNEXPECTED: 1,
+  USAGE: 2,
+  INTERNAL: 70,
+  INTERRUPTED: 130,
+} as const);
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** `ksim run` exit status: OK when the outcome is the expected one (default ok), else UNEXPECTED. */
+export function run_exit_code(r: RunResult, expected: Outcome | null): ExitCode {
+  return r.outcome === (expected ?? "ok") ? ExitCode.OK : ExitCode.UNEXPECTED;
 }

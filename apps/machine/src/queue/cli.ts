@@ -20,16 +20,11 @@ import {
   type CampaignSummary,
   type ReplayInfo,
 } from "@ksim/campaign";
-import { format_campaign_text, render_campaign_html } from "@ksim/report";
+import { ExitCode, format_campaign_text, render_campaign_html } from "@ksim/report";
 import type { Outcome, ScenarioSpec } from "@ksim/scenario";
 import { run_queue_worker, run_queued_campaign } from "../campaigns.js";
 import type { CliIo } from "../cli_io.js";
 
-const EXIT_OK = 0;
-const EXIT_UNEXPECTED = 1;
-const EXIT_USAGE = 2;
-const EXIT_INTERNAL = 70;
-const EXIT_INTERRUPTED = 130;
 
 /** The environment variable that gives `--queue` to workers and `ksim campaign` (keeps a password off the command line). */
 export const QUEUE_ENV = "KSIM_QUEUE";
@@ -59,12 +54,12 @@ function fail(io: CliIo, e: unknown, debug: boolean, mask: (s: string) => string
   const message = mask(e instanceof Error ? e.message : String(e));
   if (e instanceof QueueUsageError || e instanceof QueueUnreachable || e instanceof RangeError) {
     io.stderr(`ksim: ${message}\n`);
-    return EXIT_USAGE;
+    return ExitCode.USAGE;
   }
   io.stderr(`ksim: internal error: ${message}\n`);
   if (debug) io.stderr(`${mask(e instanceof Error && e.stack ? e.stack : String(e))}\n`);
   else io.stderr("ksim: (run again with --debug for the stack trace)\n");
-  return EXIT_INTERNAL;
+  return ExitCode.INTERNAL;
 }
 
 /** The command that replays one seed exactly (as `ksim stress` prints it). */
@@ -161,8 +156,8 @@ export async function run_queued_stress(
     }
     if (flags.html) writeFileSync(flags.html, render_campaign_html(r.summary));
     print_summary(io, r.summary, r.campaign, flags.json === true, replay);
-    if (!r.complete) return EXIT_INTERRUPTED;
-    return campaign_passed(r.summary) && r.summary.runs === seeds.length ? EXIT_OK : EXIT_UNEXPECTED;
+    if (!r.complete) return ExitCode.INTERRUPTED;
+    return campaign_passed(r.summary) && r.summary.runs === seeds.length ? ExitCode.OK : ExitCode.UNEXPECTED;
   } catch (e) {
     return fail(io, e, flags.debug === true, mask);
   } finally {
@@ -216,7 +211,7 @@ async function cmd_worker(io: CliIo, flags: WorkerFlags): Promise<number> {
       stop: stop.signal,
       kill: kill.signal,
     });
-    return EXIT_OK;
+    return ExitCode.OK;
   } catch (e) {
     return fail(io, e, flags.debug === true, mask);
   } finally {
@@ -242,7 +237,7 @@ async function cmd_status(io: CliIo, id: string, flags: CampaignFlags): Promise<
     mask = masker(url);
     const s = await campaign_status(url, id);
     io.stdout(flags.json ? `${JSON.stringify(s)}\n` : format_status(s, mask(url)));
-    return EXIT_OK;
+    return ExitCode.OK;
   } catch (e) {
     return fail(io, e, flags.debug === true, mask);
   }
@@ -264,8 +259,8 @@ async function cmd_collect(io: CliIo, id: string, flags: CampaignFlags): Promise
     });
     if (!r.complete) io.stderr(`ksim: campaign ${id}: ${r.summary.runs} of ${r.meta.runs} seeds done so far\n`);
     print_summary(io, r.summary, r.meta.campaign, flags.json === true, r.meta.replay);
-    if (stop.signal.aborted) return EXIT_INTERRUPTED;
-    return r.complete && campaign_passed(r.summary) ? EXIT_OK : EXIT_UNEXPECTED;
+    if (stop.signal.aborted) return ExitCode.INTERRUPTED;
+    return r.complete && campaign_passed(r.summary) ? ExitCode.OK : ExitCode.UNEXPECTED;
   } catch (e) {
     return fail(io, e, flags.debug === true, mask);
   } finally {
@@ -281,10 +276,10 @@ async function cmd_remove(io: CliIo, id: string, flags: CampaignFlags): Promise<
     const r = await remove_campaign(url, id);
     if (r.running > 0) {
       io.stderr(`ksim: campaign ${id}: removed ${r.removed} jobs; ${r.running} still held by workers: run this again when they finish\n`);
-      return EXIT_UNEXPECTED;
+      return ExitCode.UNEXPECTED;
     }
     io.stderr(`ksim: campaign ${id}: removed (${r.removed} jobs)\n`);
-    return EXIT_OK;
+    return ExitCode.OK;
   } catch (e) {
     return fail(io, e, flags.debug === true, mask);
   }
