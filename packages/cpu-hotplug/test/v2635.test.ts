@@ -49,7 +49,7 @@ describe("2.6.35's __cpu_notify rolls back on any errno", () => {
     ]);
     expect(hp.log[hp.log.length - 1]!.result).toBe(result);
     expect(hp.cpu_online(1) && hp.cpu_active(1)).toBe(true);
-    expect(hp.dmesg).toContain("_cpu_down: attempt to take down CPU 1 failed");
+    expect(k.dmesg).toContain("_cpu_down: attempt to take down CPU 1 failed");
   });
 
   it("the same errno on 2.6.34 only cuts the chain short: the CPU goes down and cpu_down returns 0", () => {
