@@ -290,7 +290,7 @@ function cmd_shrink(io: CliIo, ref: string, flags: ShrinkFlags): number {
 function cmd_list(io: CliIo): number {
   const all = builtin_scenarios();
   const w = Math.max(0, ...all.map((s) => s.name.length));
-  io.stdout(all.map((s) => `${s.name.padEnd(w)}  ${s.description}\n`).join(""));
+  io.stdout(all.map((s) => `${s.name.padEnd(w)}  ${s.kernel_version}  ${s.description}\n`).join(""));
   return ExitCode.OK;
 }
 

@@ -46,13 +46,14 @@ function expect_usage_error(r: Ran): string {
 }
 
 describe("ksim (in-process)", () => {
-  it("list: one line per built-in, name then description", () => {
+  it("list: one line per built-in, name, kernel version, then description", () => {
     const r = ksim("list");
     expect(r.code).toBe(0);
     expect(r.exits).toEqual([0]);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(BUILTINS);
-    expect(lines[2]).toMatch(/^seed-hang +Linux 2\.6\.34 as released - cpu_down\(1\) hangs in kthread_stop\(migration\/1\)/);
+    expect(lines.map((l) => l.split(/\s+/)[1])).toEqual(BUILTINS.map(() => "2.6.34"));
+    expect(lines[2]).toMatch(/^seed-hang +2\.6\.34 +Linux 2\.6\.34 as released - cpu_down\(1\) hangs in kthread_stop\(migration\/1\)/);
   });
 
   it("schema: the JSON Schema, as one JSON document", () => {
@@ -87,7 +88,7 @@ describe("ksim (in-process)", () => {
     expect(expect_usage_error(ksim("run", bad))).toBe(`ksim: ${bad}: tasks[0].priority: expected 1..99, got 120`);
     const unknown = join(dir, "unknown.json");
     writeFileSync(unknown, JSON.stringify({ kernel: { cpus: 2, hz: 1000, cpus_max: 4 } }));
-    expect(expect_usage_error(ksim("run", unknown))).toMatch(/: kernel\.cpus_max: unknown key \(expected one of: cpus, hz,/);
+    expect(expect_usage_error(ksim("run", unknown))).toMatch(/: kernel\.cpus_max: unknown key \(expected one of: version, cpus, hz,/);
   });
 
   it("bad --set, --seed and --duration: exit 2", () => {

@@ -80,7 +80,7 @@ describe("each subsystem replaced by a delegating implementation that is not the
       const { ops, inner } = made[0]!;
       expect(ops instanceof (inner.constructor as new () => object)).toBe(false);
       // The machine's services are the wrapper, not the default.
-      const services: Record<SubsystemName, string> = {
+      const services: Record<(typeof SUBSYSTEM_NAMES)[number], string> = {
         cpu_hotplug: "hotplug",
         sched: "sched",
         hrtimer: "hrtimer",

@@ -309,6 +309,11 @@ export abstract class ProcessExecutor implements SchedOps {
     return 0;
   }
 
+  move_task_off_dead_cpu(dead_cpu: number, p: TaskStruct): void {
+    if (p.cpu !== dead_cpu || !p.on_rq || p.on_cpu) return;
+    this.move_queued_task(p, this.select_task_rq(p, -1));
+  }
+
   resched_curr(rq: CpuExec): void {
     rq.need_resched = true;
     if (!rq.stepping && !rq.deferred && rq.resched_ev.index < 0) this.engine.schedule(rq.resched_ev, this.engine.now);

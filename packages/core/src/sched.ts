@@ -17,6 +17,12 @@ export interface SchedOps {
   /** try_to_wake_up() for the given states (e.g. "P" to unpark). */
   wake_up_state(p: TaskStruct, states: string): boolean;
   set_cpus_allowed_ptr(p: TaskStruct, mask: CpuMask): number;
+  /**
+   * move_task_off_dead_cpu(): `p`, queued on a CPU that has just gone
+   * offline, moves to a live one (2.6.35's take_cpu_down does it for the
+   * cpu_down caller); nothing for a task elsewhere or off the runqueues.
+   */
+  move_task_off_dead_cpu(dead_cpu: number, p: TaskStruct): void;
   sched_setscheduler(p: TaskStruct, policy: SchedPolicy, prio: number): number;
   task_curr(p: TaskStruct): boolean;
   /** wait_task_inactive(): true when `p` is off every CPU. */

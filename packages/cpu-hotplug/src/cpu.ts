@@ -125,7 +125,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
   private readonly readers_gone: Waitable;
 
   constructor(
-    private readonly k: Kernel,
+    protected readonly k: Kernel,
     opts: CpuHotplugOptions,
   ) {
     const n = opts.nr_cpus;
@@ -308,8 +308,8 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     yield* this.cpu_hotplug_begin();
     this.set_cpu_active(cpu, false);
     this.op_reached(op, CPU_DOWN_PREPARE);
-    let err = yield* this.cpu_chain.__raw_notifier_call_chain(CPU_DOWN_PREPARE | mod, cpu, -1, nr_calls);
-    if (err === NOTIFY_BAD) {
+    let err = this.prepare_error(yield* this.cpu_chain.__raw_notifier_call_chain(CPU_DOWN_PREPARE | mod, cpu, -1, nr_calls));
+    if (err) {
       this.set_cpu_active(cpu, true);
       op.pending = [];
       // The notifier that refused hears nothing more.
@@ -317,13 +317,10 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
       yield* this.cpu_chain.__raw_notifier_call_chain(CPU_DOWN_FAILED | mod, cpu, nr_calls.value, null);
       this.printk(`_cpu_down: attempt to take down CPU ${cpu} failed`);
       this.cpu_hotplug_done();
-      return -EINVAL;
+      return err;
     }
 
-    // Keep the caller off the dying CPU; restored at out_allowed.
-    const p = current();
-    const old_allowed = p.cpus_allowed.clone();
-    k.sched.set_cpus_allowed_ptr(p, this.cpu_active_mask);
+    const restore_allowed = this.keep_caller_off(current());
 
     op.where = "in stop_machine(take_cpu_down)";
     err = yield* k.stop_machine.stop_machine(() => this.take_cpu_down(cpu, mod, op), CpuMask.cpumask_of(cpu));
@@ -331,7 +328,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
       this.set_cpu_active(cpu, true);
       op.pending = [];
       // The CPU did not die: everyone hears it, nobody may refuse.
-      if ((yield* this.cpu_chain.raw_notifier_call_chain(CPU_DOWN_FAILED | mod, cpu)) === NOTIFY_BAD) {
+      if (this.nofail_refused(yield* this.cpu_chain.raw_notifier_call_chain(CPU_DOWN_FAILED | mod, cpu))) {
         BUG(`_cpu_down(${cpu}): a notifier returned NOTIFY_BAD at CPU_DOWN_FAILED`);
       }
     } else {
@@ -348,24 +345,53 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
 
       // Too late to refuse: the CPU is gone.
       this.op_reached(op, CPU_DEAD);
-      if ((yield* this.cpu_chain.raw_notifier_call_chain(CPU_DEAD | mod, cpu)) === NOTIFY_BAD) {
+      if (this.nofail_refused(yield* this.cpu_chain.raw_notifier_call_chain(CPU_DEAD | mod, cpu))) {
         BUG(`_cpu_down(${cpu}): a notifier returned NOTIFY_BAD at CPU_DEAD`);
       }
       this.check_for_tasks(cpu);
     }
 
     // out_allowed:
-    k.sched.set_cpus_allowed_ptr(p, old_allowed);
+    restore_allowed?.();
     // out_release: CPU_POST_DEAD runs without cpu_hotplug.lock, under cpu_add_remove_lock.
     this.cpu_hotplug_done();
     if (!err) {
       this.op_reached(op, CPU_POST_DEAD);
-      if ((yield* this.cpu_chain.raw_notifier_call_chain(CPU_POST_DEAD | mod, cpu)) === NOTIFY_BAD) {
+      if (this.nofail_refused(yield* this.cpu_chain.raw_notifier_call_chain(CPU_POST_DEAD | mod, cpu))) {
         BUG(`_cpu_down(${cpu}): a notifier returned NOTIFY_BAD at CPU_POST_DEAD`);
       }
     }
     return err;
   }
+
+  /**
+   * The error a CPU_DOWN_PREPARE or CPU_UP_PREPARE walk ends with, 0 to go
+   * on. 2.6.34 tests `err == NOTIFY_BAD` and returns -EINVAL; any other
+   * stop (an errno a notifier returned) lets the operation continue.
+   */
+  protected prepare_error(ret: number): number {
+    return ret === NOTIFY_BAD ? -EINVAL : 0;
+  }
+
+  /** A chain walk that may not fail did (CPU_DEAD, CPU_POST_DEAD, CPU_DOWN_FAILED): 2.6.34 BUGs on NOTIFY_BAD. */
+  protected nofail_refused(ret: number): boolean {
+    return ret === NOTIFY_BAD;
+  }
+
+  /**
+   * _cpu_down() of 2.6.34: "Ensure that we are not runnable on dying cpu":
+   * the caller's affinity becomes cpu_active_mask; the returned function
+   * restores it (out_allowed).
+   */
+  protected keep_caller_off(p: TaskStruct): (() => void) | null {
+    const k = this.k;
+    const old_allowed = p.cpus_allowed.clone();
+    k.sched.set_cpus_allowed_ptr(p, this.cpu_active_mask);
+    return () => k.sched.set_cpus_allowed_ptr(p, old_allowed);
+  }
+
+  /** take_cpu_down()'s part for the cpu_down caller after CPU_DYING: nothing in 2.6.34 (its affinity kept it off). */
+  protected take_caller_off(_cpu: number, _caller: TaskStruct): void {}
 
   /** take_cpu_down(): stop_machine runs it on the dying CPU with interrupts off. */
   private take_cpu_down(cpu: number, mod: number, op: HotplugOp): number {
@@ -374,6 +400,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     if (err < 0) return err;
     this.op_reached(op, CPU_DYING);
     this.cpu_chain.raw_notifier_call_chain_atomic(CPU_DYING | mod, cpu);
+    this.take_caller_off(cpu, op.task);
     // The idle task runs as soon as the stopper lets go.
     this.k.sched.sched_idle_next();
     return 0;
@@ -432,11 +459,10 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     op.where = "in cpu_hotplug_begin, waiting for get_online_cpus() readers";
     yield* this.cpu_hotplug_begin();
     this.op_reached(op, CPU_UP_PREPARE);
-    let ret = yield* this.cpu_chain.__raw_notifier_call_chain(CPU_UP_PREPARE | mod, cpu, -1, nr_calls);
-    if (ret === NOTIFY_BAD) {
+    let ret = this.prepare_error(yield* this.cpu_chain.__raw_notifier_call_chain(CPU_UP_PREPARE | mod, cpu, -1, nr_calls));
+    if (ret) {
       nr_calls.value--;
       this.printk(`_cpu_up: attempt to bring up CPU ${cpu} failed`);
-      ret = -EINVAL;
     } else {
       ret = this.__cpu_up(cpu, op);
       if (ret === 0) {

@@ -16,4 +16,5 @@ export {
   type CpuHotplugLock,
   type CpuHotplugOptions,
 } from "./cpu.js";
-export { cpu_hotplug_subsystem } from "./subsystem.js";
+export { CpuHotplug2635 } from "./cpu_2635.js";
+export { cpu_hotplug_subsystem, cpu_hotplug_2635_subsystem } from "./subsystem.js";

@@ -15,14 +15,16 @@ import {
   type TaskStruct,
 } from "@ksim/core";
 import { make_test_kernel, type TestKernel } from "@ksim/core/testing";
-import { CpuHotplug, type CpuHotplugArch } from "../src/index.js";
+import { CpuHotplug, CpuHotplug2635, type CpuHotplugArch } from "../src/index.js";
 
 export const ms = (n: number): number => n * NSEC_PER_MSEC;
 
 export interface KernelOpts {
   trace?: boolean;
   arch?: CpuHotplugArch;
-  stop_machine?: StopMachineOps;
+  stop_machine?: StopMachineOps | ((k: Kernel) => StopMachineOps);
+  /** The kernel.c of 2.6.35 instead of 2.6.34. */
+  v2635?: boolean;
 }
 
 /**
@@ -32,7 +34,8 @@ export interface KernelOpts {
  */
 export function hotplug_kernel(cpus: number, opts: KernelOpts = {}): { k: TestKernel; hp: CpuHotplug } {
   const late = {} as Kernel;
-  const hp = new CpuHotplug(late, { nr_cpus: cpus, ...(opts.arch ? { arch: opts.arch } : {}) });
+  const hp_opts = { nr_cpus: cpus, ...(opts.arch ? { arch: opts.arch } : {}) };
+  const hp = opts.v2635 ? new CpuHotplug2635(late, hp_opts) : new CpuHotplug(late, hp_opts);
   const k = make_test_kernel({
     cpus,
     hotplug: hp,

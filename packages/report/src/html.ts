@@ -592,6 +592,13 @@ function summary(result: RunResult): string {
 <table><thead><tr><th>cpu</th><th>state at the end</th><th>rt_throttled</th><th>rt_time</th></tr></thead><tbody>${cpus}</tbody></table>`;
 }
 
+/** Which kernel ran, and each subsystem's implementation. */
+function kernel_section(result: RunResult): string {
+  const rows = result.kernel.subsystems.map((s) => `<tr><td class="mono">${esc(s.name)}</td><td>${esc(s.implementation)}</td></tr>`).join("");
+  return `<h2>Kernel: Linux ${esc(result.kernel.version)}</h2>
+<table><thead><tr><th>subsystem</th><th>implementation</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 function hang_section(result: RunResult): string {
   if (result.bug) return `<h2>BUG</h2><pre>${esc(`${fmt_s(result.bug.at_ns)}: ${result.bug.message}`)}</pre>`;
   if (!result.hang) return `<h2>Wait-for cycle</h2><p class="note">No hang: the run ended with outcome <b>${esc(result.outcome)}</b>.</p>`;
@@ -649,8 +656,9 @@ export function render_html_report(result: RunResult, window?: TraceWindow): str
     : `<h2>Timeline</h2><p class="note">No trace was collected for this run.</p>`;
   const dmesg = result.dmesg.length > 0 ? `<h2>Kernel log</h2><pre>${esc(result.dmesg.slice(-60).join("\n"))}</pre>` : "";
   const body = `<h1>${esc(result.scenario)} <span class="badge ${esc(result.outcome)}">${esc(result.outcome.toUpperCase())}</span></h1>
-<p class="sub">ksim ${esc(result.ksim)} · seed ${result.seed} · ${esc(what)}</p>
+<p class="sub">ksim ${esc(result.ksim)} · Linux ${esc(result.kernel.version)} · seed ${result.seed} · ${esc(what)}</p>
 ${summary(result)}
+${kernel_section(result)}
 ${timeline}
 ${hang_section(result)}
 <h2>Hotplug log</h2>

@@ -102,6 +102,18 @@ function outcome_lines(r: RunResult, expected: Outcome | null): string[] {
   ];
 }
 
+/** Which kernel ran: its version and each subsystem's implementation, one per line. */
+function kernel_lines(r: RunResult): string[] {
+  const width = Math.max(0, ...r.kernel.subsystems.map((s) => s.name.length));
+  const lines = [`kernel: Linux ${r.kernel.version}`];
+  for (const s of r.kernel.subsystems) {
+    const indent = " ".repeat(width + 4);
+    const body = wrap(s.implementation, WIDTH - indent.length, indent);
+    lines.push(`  ${s.name.padEnd(width)}  ${body[0]!.trimStart()}`, ...body.slice(1));
+  }
+  return lines;
+}
+
 /** khungtaskd's report: from its first "INFO: task ... blocked" line on. */
 function dmesg_lines(r: RunResult, max: number): string[] {
   let lines = r.dmesg;
@@ -231,7 +243,7 @@ function stats_lines(r: RunResult): string[] {
 
 /** The text report of one run, ending in a newline. */
 export function format_text_report(r: RunResult, opts: TextReportOptions = {}): string {
-  const sections: string[][] = [outcome_lines(r, opts.expected ?? null)];
+  const sections: string[][] = [outcome_lines(r, opts.expected ?? null), kernel_lines(r)];
   if (r.outcome === "bug" && r.bug) {
     sections.push(["bug:", ...wrap(r.bug.message, WIDTH - 2, "  ").map((l, i) => (i === 0 ? `  ${l}` : l))]);
   }

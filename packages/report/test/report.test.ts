@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { format_json_report, format_text_report, json_report, type RunResult } from "../src/index.js";
+import { format_json_report, format_text_report, json_report, render_html_report, type RunResult } from "../src/index.js";
 
 // The version a report prints is the one the result carries (the machine that made it), not this package's.
 const PKG_VERSION = "3.2.1";
@@ -122,6 +122,36 @@ function section(report: string, heading: string): string[] {
   const end = lines.indexOf("", start);
   return lines.slice(start, end < 0 ? undefined : end);
 }
+
+describe("which kernel ran", () => {
+  const r35 = (): RunResult => ({
+    ...hang_result(),
+    kernel: {
+      version: "2.6.35",
+      subsystems: [
+        { name: "cpu_hotplug", implementation: "kernel/cpu.c and kernel/notifier.c of 2.6.35 (rollback on any errno)" },
+        { name: "sched", implementation: "kernel/sched.c, sched_rt.c, sched_fair.c of 2.6.35 (migration through cpu_stop)" },
+      ],
+    },
+  });
+
+  it("the text report names the version and each subsystem's implementation, within 80 columns", () => {
+    expect(section(format_text_report(r35()), "kernel:")).toEqual([
+      "kernel: Linux 2.6.35",
+      "  cpu_hotplug  kernel/cpu.c and kernel/notifier.c of 2.6.35 (rollback on any",
+      "               errno)",
+      "  sched        kernel/sched.c, sched_rt.c, sched_fair.c of 2.6.35 (migration",
+      "               through cpu_stop)",
+    ]);
+  });
+
+  it("the HTML page has the version in its subtitle and a row per subsystem", () => {
+    const html = render_html_report(r35());
+    expect(html).toContain("Linux 2.6.35 · seed 1");
+    expect(html).toContain("<h2>Kernel: Linux 2.6.35</h2>");
+    expect(html).toContain('<tr><td class="mono">sched</td><td>kernel/sched.c, sched_rt.c, sched_fair.c of 2.6.35 (migration through cpu_stop)</td></tr>');
+  });
+});
 
 describe("text report", () => {
   it("a hang: the outcome, khungtaskd's lines, the hung task and the cycle, node by node", () => {

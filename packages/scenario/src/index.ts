@@ -16,11 +16,12 @@ export {
   MAX_TASKS,
   MAX_SCRIPT_OPS,
 } from "./schema.js";
-export { BUILTIN_NOTIFIERS } from "./types.js";
+export { BUILTIN_NOTIFIERS, KERNEL_VERSIONS } from "./types.js";
 export type {
   Outcome,
   WorkloadPolicy,
   MigrationThreadStop,
+  KernelVersion,
   Behavior,
   WorkloadTask,
   NotifierAction,

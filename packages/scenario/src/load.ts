@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import YAML, { isCollection } from "yaml";
 import { is_rt_app_document, min_cpus, parse_json, parse_rt_app, RtAppError, validate_rt_app, type RtAppWorkload } from "@ksim/rt-app";
 import { ScenarioError, describe_value, format_path, one_line, parse_scenario } from "./schema.js";
-import type { RtAppFile, ScenarioSpec } from "./types.js";
+import type { KernelVersion, RtAppFile, ScenarioSpec } from "./types.js";
 
 /** The largest scenario file ksim reads. */
 export const MAX_SCENARIO_BYTES = 16 * 1024 * 1024;
@@ -39,6 +39,8 @@ export interface LoadedScenario {
 export interface BuiltinScenario {
   name: string;
   description: string;
+  /** The kernel its machine models (kernel.version). */
+  kernel_version: KernelVersion;
 }
 
 /** Where the built-in scenarios live: the package's scenarios/ folder, one level above both src/ and dist/, so nothing is copied at build time. */
@@ -62,7 +64,7 @@ export function builtin_names(): string[] {
 export function builtin_scenarios(): BuiltinScenario[] {
   return builtin_names().map((name) => {
     const { spec } = load_scenario(name);
-    return { name, description: spec.description };
+    return { name, description: spec.description, kernel_version: spec.kernel.version };
   });
 }
 

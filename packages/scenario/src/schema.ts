@@ -30,7 +30,10 @@ import { z } from "zod";
 import type { core } from "zod";
 import {
   BUILTIN_NOTIFIERS,
+  KERNEL_VERSIONS,
   type Behavior,
+  type KernelVersion,
+  type MigrationThreadStop,
   type ExtraNotifier,
   type NotifierAction,
   type ScenarioSpec,
@@ -227,6 +230,9 @@ const notifier_action = z
   });
 
 const kernel = strict({
+  version: one_of(KERNEL_VERSIONS)
+    .default("2.6.34")
+    .meta({ description: 'The kernel the machine is assembled from: "2.6.34" (migration threads, kstop) or "2.6.35" (cpu_stop).' }),
   cpus: int_in(1, MAX_CPUS).meta({ description: "Number of CPUs, numbered from 0. The only field without a default." }),
   hz: z
     .literal([100, 250, 300, 1000], {
@@ -239,9 +245,10 @@ const kernel = strict({
   sched_rt_period_us: int_in(1, INT_MAX).default(1_000_000),
   rt_runtime_share: z.boolean({ error: (iss) => `expected true or false, got ${describe_value(iss.input)}` }).default(true),
   hung_task_timeout_secs: int_in(0, HUNG_TASK_TIMEOUT_MAX).default(120).meta({ description: "0: the hung-task detector is off." }),
+  // No zod default: a knob of 2.6.34 only, so the check must see whether it was given.
   migration_thread_stop: one_of(["CPU_DEAD", "CPU_POST_DEAD"])
-    .default("CPU_DEAD")
-    .meta({ description: "CPU_DEAD: 2.6.34 as released; CPU_POST_DEAD: the upstream patch." }),
+    .optional()
+    .meta({ description: "2.6.34 only (default CPU_DEAD: as released; CPU_POST_DEAD: the upstream patch). An error under 2.6.35, whose cpu_stop stops migration/N at CPU_POST_DEAD." }),
   notifier_priority: z
     .partialRecord(z.enum(BUILTIN_NOTIFIERS), int_in(INT_MIN, INT_MAX, "an integer priority"), {
       error: (iss) =>
@@ -254,6 +261,17 @@ const kernel = strict({
 }, "a mapping with at least `cpus`").check((ctx) => {
   const k = ctx.value;
   if (ctx.issues.length > 0) return;
+  for (const knob of VERSION_ONLY_KNOBS) {
+    if (k[knob.field] !== undefined && !knob.versions.includes(k.version)) {
+      ctx.issues.push({
+        code: "custom",
+        path: [knob.field],
+        input: k[knob.field],
+        message: `not a knob of kernel ${k.version}: ${knob.why} (remove it, or set kernel.version to ${knob.versions.map((v) => `"${v}"`).join(" or ")})`,
+      });
+      return;
+    }
+  }
   if (k.sched_rt_runtime_us === 0 || k.sched_rt_runtime_us > k.sched_rt_period_us) {
     ctx.issues.push({
       code: "custom",
@@ -263,6 +281,21 @@ const kernel = strict({
     });
   }
 });
+
+/** Kernel fields that only some versions have, and why the others lack them. */
+const VERSION_ONLY_KNOBS: readonly { field: "migration_thread_stop"; versions: readonly KernelVersion[]; why: string }[] = [
+  {
+    field: "migration_thread_stop",
+    versions: ["2.6.34"],
+    why: "its cpu_stop_cpu_callback always stops migration/N at CPU_POST_DEAD",
+  },
+];
+
+/** Where each version stops a dead CPU's migration/N when the scenario does not say. */
+const MIGRATION_THREAD_STOP: Readonly<Record<KernelVersion, MigrationThreadStop>> = {
+  "2.6.34": "CPU_DEAD",
+  "2.6.35": "CPU_POST_DEAD",
+};
 
 const extra_notifier = strict({
   name: text(1, 64).meta({ description: "The callback's name, as reports show it." }),
@@ -522,6 +555,7 @@ function to_spec(s: ScenarioFields): ScenarioSpec {
     duration_ns: s.duration,
     kernel: {
       ...s.kernel,
+      migration_thread_stop: s.kernel.migration_thread_stop ?? MIGRATION_THREAD_STOP[s.kernel.version],
       notifier_priority: Object.fromEntries(
         Object.entries(s.kernel.notifier_priority).filter((e): e is [string, number] => e[1] !== undefined),
       ),
@@ -551,7 +585,7 @@ export function scenario_json_schema(): Record<string, unknown> {
     $id: "https://github.com/ksim/ksim/scenario.schema.json",
     title: "ksim scenario",
     description:
-      "A ksim scenario: a Linux 2.6.34 machine model, a workload and a hotplug script (CONTRACT.md §1). CPU numbers must be below kernel.cpus.",
+      "A ksim scenario: a Linux 2.6.34 or 2.6.35 machine model, a workload and a hotplug script (CONTRACT.md §1). CPU numbers must be below kernel.cpus.",
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== "$schema")),
   };
 }

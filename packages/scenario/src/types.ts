@@ -10,6 +10,10 @@ export type Outcome = "ok" | "hang" | "bug";
 export type WorkloadPolicy = "FIFO" | "RR" | "NORMAL";
 export type MigrationThreadStop = "CPU_DEAD" | "CPU_POST_DEAD";
 
+/** The kernels ksim can assemble. */
+export const KERNEL_VERSIONS = ["2.6.34", "2.6.35"] as const;
+export type KernelVersion = (typeof KERNEL_VERSIONS)[number];
+
 export type Behavior =
   | { readonly kind: "busy" }
   | { readonly kind: "cycle"; readonly run_ns: number; readonly sleep_ns: number }
@@ -58,12 +62,19 @@ export interface StressHotplug {
 }
 
 export interface KernelParams {
+  /** Which kernel's implementations the machine is assembled from. */
+  readonly version: KernelVersion;
   readonly cpus: number;
   readonly hz: number;
   readonly sched_rt_runtime_us: number;
   readonly sched_rt_period_us: number;
   readonly rt_runtime_share: boolean;
   readonly hung_task_timeout_secs: number;
+  /**
+   * Where migration/N of a dead CPU is stopped. A knob of 2.6.34 only
+   * (default CPU_DEAD); 2.6.35's cpu_stop always stops it at CPU_POST_DEAD,
+   * which is the value a 2.6.35 spec carries.
+   */
   readonly migration_thread_stop: MigrationThreadStop;
   /** Built-in notifier name -> registration priority override. */
   readonly notifier_priority: Readonly<Record<string, number>>;

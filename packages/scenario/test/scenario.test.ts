@@ -63,6 +63,7 @@ describe("defaults", () => {
       seed: 1,
       duration_ns: 600e9,
       kernel: {
+        version: "2.6.34",
         cpus: 2,
         hz: 1000,
         sched_rt_runtime_us: 950000,
@@ -121,7 +122,7 @@ describe("defaults", () => {
 describe("bad input names the field", () => {
   it("an unknown key, listing the keys it could have been", () => {
     expect(schema_error({ kernel: { cpus: 2, cpu: 3 } })).toBe(
-      "t.yaml: kernel.cpu: unknown key (expected one of: cpus, hz, sched_rt_runtime_us, sched_rt_period_us, rt_runtime_share, hung_task_timeout_secs, migration_thread_stop, notifier_priority)",
+      "t.yaml: kernel.cpu: unknown key (expected one of: version, cpus, hz, sched_rt_runtime_us, sched_rt_period_us, rt_runtime_share, hung_task_timeout_secs, migration_thread_stop, notifier_priority)",
     );
     expect(schema_error({ kernel: { cpus: 2 }, tasks: [HOG, { ...HOG, prio: 3 }] })).toMatch(/^t\.yaml: tasks\[1\]\.prio: unknown key/);
   });
@@ -516,3 +517,44 @@ describe("JSON Schema", () => {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+describe("kernel.version", () => {
+  it("defaults to 2.6.34; a 2.6.35 spec carries cpu_stop's own CPU_POST_DEAD", () => {
+    expect(parse_scenario({ kernel: { cpus: 2 } }, "t.yaml").kernel).toMatchObject({ version: "2.6.34", migration_thread_stop: "CPU_DEAD" });
+    expect(parse_scenario({ kernel: { cpus: 2, version: "2.6.35" } }, "t.yaml").kernel).toMatchObject({
+      version: "2.6.35",
+      migration_thread_stop: "CPU_POST_DEAD",
+    });
+  });
+
+  it("refuses migration_thread_stop under 2.6.35, naming the field and the version, even at 2.6.34's default value", () => {
+    for (const stop of ["CPU_DEAD", "CPU_POST_DEAD"]) {
+      expect(() => parse_scenario({ kernel: { cpus: 2, version: "2.6.35", migration_thread_stop: stop } }, "t.yaml")).toThrow(
+        't.yaml: kernel.migration_thread_stop: not a knob of kernel 2.6.35: its cpu_stop_cpu_callback always stops migration/N at CPU_POST_DEAD (remove it, or set kernel.version to "2.6.34")',
+      );
+    }
+  });
+
+  it("refuses an unknown version", () => {
+    expect(() => parse_scenario({ kernel: { cpus: 2, version: "2.6.36" } }, "t.yaml")).toThrow(
+      "t.yaml: kernel.version: expected one of 2.6.34 | 2.6.35, got",
+    );
+  });
+
+  it("--set kernel.version=2.6.35 turns a built-in into a 2.6.35 machine; with the patch's knob it is refused", () => {
+    expect(load_scenario("seed-hang", { sets: ["kernel.version=2.6.35"] }).spec.kernel.version).toBe("2.6.35");
+    expect(() => load_scenario("seed-fix-post-dead", { sets: ["kernel.version=2.6.35"] })).toThrow(
+      "seed-fix-post-dead: kernel.migration_thread_stop: not a knob of kernel 2.6.35",
+    );
+  });
+
+  it("every built-in says which kernel it models", () => {
+    expect(builtin_scenarios().map((b) => [b.name, b.kernel_version])).toEqual([
+      ["seed-fix-hrtimer-priority", "2.6.34"],
+      ["seed-fix-post-dead", "2.6.34"],
+      ["seed-hang", "2.6.34"],
+      ["seed-stress", "2.6.34"],
+    ]);
+  });
+});
+

@@ -3,4 +3,12 @@ export { RUNTIME_INF, RtRq, CfsRq } from "./rq.js";
 export { migration_init, migration_notifier, sched_init_smp, update_runtime_notifier } from "./migration.js";
 export { sched_explainer } from "./explain.js";
 export { nice_to_weight, prio_to_weight, NICE_0_LOAD } from "./weights.js";
-export { sched_subsystem, type SchedSubsystemOptions } from "./subsystem.js";
+export {
+  sched_subsystem,
+  sched_2635_subsystem,
+  type SchedSubsystemOptions,
+  type Sched2635SubsystemOptions,
+  type SchedParams2635,
+} from "./subsystem.js";
+export { Scheduler2635, type MigrationArg } from "./sched_2635.js";
+export { migration_init_2635, migration_notifier_2635 } from "./migration_2635.js";

@@ -6,7 +6,7 @@
  */
 import { format_duration, NSEC_PER_SEC } from "@ksim/core";
 import type { RunResult } from "@ksim/report";
-import type { Behavior, ScenarioSpec, ScriptOp, WorkloadTask } from "@ksim/scenario";
+import type { Behavior, KernelParams, ScenarioSpec, ScriptOp, WorkloadTask } from "@ksim/scenario";
 import { cycle_shape } from "./run_seed.js";
 import type { ScenarioRunner } from "./types.js";
 
@@ -183,6 +183,13 @@ function behavior_out(b: Behavior): Record<string, unknown> {
   }
 }
 
+/** The kernel section as a file gives it: 2.6.35 has no migration_thread_stop to give. */
+function kernel_out(kp: KernelParams): Record<string, unknown> {
+  if (kp.version === "2.6.34") return { ...kp };
+  const { migration_thread_stop: _fixed, ...rest } = kp;
+  return rest;
+}
+
 /** A ScenarioSpec back in the file format, every value spelled as a person would. */
 export function to_file(s: ScenarioSpec, from: string, seed: number, sig: string, r0: RunResult): Record<string, unknown> {
   return {
@@ -190,7 +197,7 @@ export function to_file(s: ScenarioSpec, from: string, seed: number, sig: string
     description: `Shrunk from ${from} seed ${seed} (${r0.outcome} at ${((r0.hang?.detected_at_ns ?? r0.simulated_ns) / NSEC_PER_SEC).toFixed(1)} s): ${sig}`,
     seed: s.seed,
     duration: secs(s.duration_ns),
-    kernel: { ...s.kernel },
+    kernel: kernel_out(s.kernel),
     ...(s.notifiers.length
       ? {
           notifiers: s.notifiers.map((n) => ({

@@ -1,0 +1,70 @@
+/**
+ * migration_call() and migration_init() of 2.6.35 (kernel/sched.c): no
+ * threads to create or stop any more (cpu_stop_cpu_callback manages the
+ * stoppers, also named migration/N); what is left keeps the runqueues in
+ * step with hotplug.
+ */
+import {
+  BUG_ON,
+  CPU_DEAD,
+  CPU_DEAD_FROZEN,
+  CPU_DYING,
+  CPU_DYING_FROZEN,
+  CPU_ONLINE,
+  CPU_ONLINE_FROZEN,
+  CPU_UP_PREPARE,
+  CPU_UP_PREPARE_FROZEN,
+  NOTIFY_BAD,
+  NOTIFY_OK,
+  type KernelCall,
+  type NotifierBlock,
+} from "@ksim/core";
+import type { Scheduler2635 } from "./sched_2635.js";
+
+/**
+ * migration_call() of 2.6.35, priority 10. It returns NOTIFY_OK for every
+ * event, including those it ignores.
+ */
+export function migration_notifier_2635(s: Scheduler2635): NotifierBlock {
+  return {
+    name: "migration_call",
+    priority: s.params.migration_call_priority,
+    *notifier_call(_nb, action, cpu): KernelCall<number> {
+      switch (action) {
+        case CPU_UP_PREPARE:
+        case CPU_UP_PREPARE_FROZEN:
+          // rq->calc_load_update = calc_load_update: ksim keeps no load average.
+          break;
+        case CPU_ONLINE:
+        case CPU_ONLINE_FROZEN:
+          // Update our root-domain.
+          s.set_rq_online(cpu);
+          break;
+        case CPU_DEAD:
+        case CPU_DEAD_FROZEN:
+          s.migrate_live_tasks(cpu);
+          s.check_rq(cpu);
+          BUG_ON(s.rq_nr_running(cpu) !== 0, `CPU ${cpu} is dead but its runqueue still has tasks`);
+          break;
+        case CPU_DYING:
+        case CPU_DYING_FROZEN:
+          // Update our root-domain: rq_offline_rt() -> __disable_runtime().
+          s.set_rq_offline(cpu);
+          break;
+      }
+      return NOTIFY_OK;
+    },
+  };
+}
+
+/**
+ * migration_init() of 2.6.35 (an early_initcall): migration_call by hand
+ * for the boot CPU, then on the chain. It creates no thread.
+ */
+export function* migration_init_2635(s: Scheduler2635, boot_cpu: number): KernelCall {
+  const nb = migration_notifier_2635(s);
+  const err = yield* nb.notifier_call(nb, CPU_UP_PREPARE, boot_cpu);
+  BUG_ON(err === NOTIFY_BAD, "migration_init: CPU_UP_PREPARE failed for the boot CPU");
+  yield* nb.notifier_call(nb, CPU_ONLINE, boot_cpu);
+  s.k.hotplug.register_cpu_notifier(nb);
+}
