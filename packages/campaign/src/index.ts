@@ -13,7 +13,24 @@ export type { CampaignBase, CampaignOptions } from "./stress/campaign.js";
 export { run_seed, cycle_shape } from "./stress/run_seed.js";
 export { shrink, NothingToShrink } from "./stress/shrink.js";
 export type { ShrinkOptions, ShrinkResult } from "./stress/shrink.js";
-export type { CampaignSummary, SeedResult, SeedJob, ScenarioRunner, RunLimits, RecordedRun } from "./stress/types.js";
+export type { CampaignSummary, SeedResult, SeedJob, ScenarioRunner, RunLimits, RecordedRun, TieExplorer, ExploredRun } from "./stress/types.js";
+export { run_explore, explore_passed, DEFAULT_MAX_RUNS } from "./explore.js";
+export type { ExploreOptions } from "./explore.js";
+export { explore_combination, outcome_key } from "./explore/dfs.js";
+export type { ExploreJob, ComboResult, ComboOutcome } from "./explore/dfs.js";
+export {
+  parse_vary,
+  parse_sweep,
+  sweep_values,
+  section_dimensions,
+  merge_dimensions,
+  space_size,
+  combination,
+  combination_sets,
+  SpaceError,
+  MAX_COMBINATIONS,
+} from "./explore/space.js";
+export type { Dimension } from "./explore/space.js";
 export {
   run_queued_campaign,
   collect_campaign,

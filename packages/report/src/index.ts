@@ -14,6 +14,8 @@ export { render_html_report } from "./html.js";
 export { render_campaign_html } from "./campaign-html.js";
 export type { CampaignSummary, CampaignSeedResult } from "./campaign-html.js";
 export { format_campaign_text } from "./campaign-text.js";
+export { format_explore_text, render_explore_html, explore_exit_code, class_title } from "./explore.js";
+export type { ExploreReport, ExploreClass, ExploreDimension, ExploreWitness } from "./explore.js";
 export { open_outputs, OutputError } from "./outputs.js";
 export type { OutputPaths, OutputOptions, Outputs } from "./outputs.js";
 export { PerfettoSink } from "./perfetto.js";
