@@ -85,13 +85,19 @@ export class Engine {
     this.stop_reason ??= reason;
   }
 
+  /** Nothing more is due in the instant of the last choice: tell the policy. */
+  private end_tie_instant(): void {
+    if (!this.tie_instant || this.tie_policy === null) return;
+    this.tie_instant = false;
+    this.tie_policy.instant_end?.(this.now);
+  }
+
   /** The tie policy's pick among the events due with `top`, off the queue; null when the policy stopped the run. */
   private pick_tie(top: SimEvent): SimEvent | null {
     const q = this.queue;
     const policy = this.tie_policy!;
     if (this.tie_instant && top.time > this.now) {
-      this.tie_instant = false;
-      policy.instant_end?.(this.now);
+      this.end_tie_instant();
       if (this.stop_reason !== null) return null;
     }
     q.due_at(top.time, this.due);
@@ -118,12 +124,14 @@ export class Engine {
       if (this.stop_reason !== null) return "stopped";
       const ev = q.peek();
       if (ev === undefined) {
+        this.end_tie_instant();
         // Nothing left to happen: time still passes up to a finite limit.
         if (until >= Number.MAX_SAFE_INTEGER) return "drained";
         this.now = Math.max(this.now, until);
         return "until";
       }
       if (ev.time > until) {
+        this.end_tie_instant();
         this.now = until;
         return "until";
       }

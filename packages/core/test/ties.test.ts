@@ -49,6 +49,16 @@ describe("tie policy", () => {
     expect(ended).toEqual([10]);
   });
 
+  it("an instant with a choice that the run ends on is ended too", () => {
+    const e = new Engine();
+    const ended: number[] = [];
+    e.tie_policy = { choose: () => 1, instant_end: (now) => ended.push(now) };
+    e.schedule(new SimEvent("a", () => {}), 7);
+    e.schedule(new SimEvent("b", () => {}), 7);
+    expect(e.run(Number.MAX_SAFE_INTEGER)).toBe("drained");
+    expect(ended).toEqual([7]);
+  });
+
   it("a policy that stops the run at the end of an instant fires nothing later", () => {
     const e = new Engine();
     const fired: string[] = [];
