@@ -78,7 +78,7 @@ describe("ksim explore: ties", () => {
   it("the same tie given on the command line replays the hang byte for byte", async () => {
     const a = await ksim("run", tie, "--set", 'tie_order=["1100ms: start/rt-hog1"]', "--json");
     const b = await ksim("run", tie, "--set", 'tie_order=["1.1s: start/rt-hog1"]', "--json");
-    const strip = (s: string) => ({ ...JSON.parse(s), wall_ms: 0 });
+    const strip = (s: string): Record<string, unknown> => ({ ...(JSON.parse(s) as Record<string, unknown>), wall_ms: 0 });
     expect(strip(a.stdout).outcome).toBe("hang");
     expect(strip(a.stdout)).toEqual(strip(b.stdout));
   });

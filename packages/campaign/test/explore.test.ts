@@ -22,7 +22,7 @@ const base = { name: "toy", seed: 1, duration_ns: 10 } as unknown as ScenarioSpe
  * with d. Firing b before a leaves another state (or, `commute`, the same),
  * and gives a hang when `hang_when_b_first`.
  */
-function toy_runner(opts: { commute: boolean; hang_when_b_first: boolean }): ScenarioRunner & { runs: number } {
+function toy_runner(opts: { commute: boolean; hang_when_b_first: boolean }): ScenarioRunner & { runs: number; run_explored: NonNullable<ScenarioRunner["run_explored"]> } {
   const r = {
     runs: 0,
     run: () => fake_result(base),
