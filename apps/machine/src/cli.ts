@@ -14,7 +14,7 @@ import { stringify as yaml_stringify } from "yaml";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { NSEC_PER_MSEC, parse_duration } from "@ksim/core";
-import { campaign_passed, NothingToShrink, parse_seed_range, SpaceError } from "@ksim/campaign";
+import { campaign_passed, NothingToShrink, parse_seed_range, QueueUnreachable, QueueUsageError, SpaceError } from "@ksim/campaign";
 import {
   format_campaign_text,
   format_json_report,
@@ -254,7 +254,7 @@ async function cmd_explore(io: CliIo, ref: string, flags: ExploreFlags & { debug
     prepared = prepare_explore(ref, flags);
     if (flags.html) writeFileSync(flags.html, "");
   } catch (e) {
-    if (e instanceof SpaceError) {
+    if (e instanceof SpaceError || e instanceof QueueUsageError) {
       io.stderr(`ksim: ${one_line(e.message)}\n`);
       return EXIT_USAGE;
     }
@@ -273,6 +273,10 @@ async function cmd_explore(io: CliIo, ref: string, flags: ExploreFlags & { debug
   try {
     return await explore_command(io, ref, prepared, flags, controller.signal);
   } catch (e) {
+    if (e instanceof QueueUnreachable) {
+      io.stderr(`ksim: ${one_line(e.message)}\n`);
+      return EXIT_USAGE;
+    }
     return fail(io, e, debug);
   } finally {
     process.removeListener("SIGINT", on_sigint);
@@ -429,6 +433,8 @@ function build_program(io: CliIo, done: (code: number | Promise<number>) => void
     .option("--resume", "skip the combinations already in --out and count their results")
     .option("--max-events <n>", "stop each run after this many events", parse_max_events)
     .option("--max-wall <d>", 'stop each run after this much wall-clock time ("90s")', parse_max_wall)
+    .option("--queue <redis-url>", "run the combinations on `ksim worker` processes through Redis: redis://[:password@]HOST:PORT/DB")
+    .option("--block <n>", "with --queue: combinations per job (default 1)", parse_block)
     .action((ref: string, _flags: unknown, cmd: Command) => {
       done(cmd_explore(io, ref, cmd.optsWithGlobals<ExploreFlags & { debug?: boolean }>()));
     });

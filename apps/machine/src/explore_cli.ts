@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { availableParallelism } from "node:os";
 import { stringify as yaml_stringify } from "yaml";
 import {
+  masker,
   merge_dimensions,
+  parse_queue_url,
   parse_sweep,
   parse_vary,
   section_dimensions,
@@ -37,6 +39,8 @@ export interface ExploreFlags {
   duration?: string;
   maxEvents?: number;
   maxWall?: number;
+  queue?: string;
+  block?: number;
 }
 
 /** The space: the scenario's `explore:` section, then --vary and --sweep (which replace a section's dimension of the same path). */
@@ -110,7 +114,15 @@ export function prepare_explore(ref: string, flags: ExploreFlags): Prepared {
   const loaded = load_scenario(ref, opts);
   const dims = explore_dimensions(loaded, flags);
   if (flags.resume && !flags.out) throw new ScenarioError("--resume", "", "needs --out FILE.jsonl to resume from");
+  if (flags.queue !== undefined) parse_queue_url(flags.queue);
+  if (flags.block !== undefined && flags.queue === undefined) throw new SpaceError("--block needs --queue");
   return { loaded, dims, axes: grid_axes(dims, flags.grid) };
+}
+
+/** The queue of --queue, logging without the password. */
+function queued(io: CliIo, url: string, block: number | undefined): { url: string; block?: number; log: (line: string) => void } {
+  const mask = masker(url);
+  return { url, ...(block !== undefined ? { block } : {}), log: (line) => io.stderr(`ksim explore: ${mask(line)}\n`) };
 }
 
 export async function explore_command(io: CliIo, ref: string, p: Prepared, flags: ExploreFlags, signal: AbortSignal): Promise<number> {
@@ -129,6 +141,7 @@ export async function explore_command(io: CliIo, ref: string, p: Prepared, flags
     ...(flags.maxEvents !== undefined ? { max_events: flags.maxEvents } : {}),
     ...(flags.maxWall !== undefined ? { max_wall_ms: flags.maxWall } : {}),
     ...(process.stderr.isTTY ? { progress: process.stderr } : {}),
+    ...(flags.queue !== undefined ? { queue: queued(io, flags.queue, flags.block) } : {}),
     signal,
   });
   if (flags.witnesses) write_witnesses(flags.witnesses, loaded, r);

@@ -15,6 +15,7 @@ import type { ExploreValue, Outcome, ScenarioSpec } from "@ksim/scenario";
 import { explore_combination, type ComboResult, type ExploreJob } from "./explore/dfs.js";
 import { class_splits } from "./explore/split.js";
 import { combination, combination_sets, space_size, type Dimension } from "./explore/space.js";
+import { run_explore_queued } from "./queue/explore.js";
 import { worker_exec_argv } from "./stress/campaign.js";
 import type { ScenarioRunner } from "./stress/types.js";
 
@@ -43,6 +44,8 @@ export interface ExploreOptions {
   max_wall_ms?: number;
   progress?: NodeJS.WritableStream;
   signal?: AbortSignal;
+  /** Run the combinations on `ksim worker` processes through this Redis queue instead of local threads. */
+  queue?: { url: string; block?: number; log?: (line: string) => void };
 }
 
 /** A line of --out: one combination's result, with its --sets to check a resume against. */
@@ -130,7 +133,12 @@ export async function run_explore(opts: ExploreOptions): Promise<ExploreReport> 
     ...(opts.max_wall_ms !== undefined ? { max_wall_ms: opts.max_wall_ms } : {}),
   });
   try {
-    if (jobs <= 0) await run_here(opts, todo, budget, job, finish);
+    if (opts.queue) {
+      // Every job is on the queue at once: each gets an equal share of the bound.
+      const share = opts.max_runs === undefined ? DEFAULT_MAX_RUNS : Math.max(1, Math.floor(max_runs / Math.max(1, todo.length)));
+      const q = { url: opts.queue.url, version: opts.version, ...(opts.queue.block !== undefined ? { block: opts.queue.block } : {}), ...(opts.queue.log ? { log: opts.queue.log } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+      await run_explore_queued(q, todo.map((i) => job(i, share)), finish);
+    } else if (jobs <= 0) await run_here(opts, todo, budget, job, finish);
     else await run_pool(opts, jobs, todo, budget, job, finish);
   } finally {
     bar?.stop();

@@ -41,6 +41,7 @@ export {
   MAX_JOBS,
 } from "./queue/campaign.js";
 export type { QueuedCampaignOptions, QueuedCampaign, CollectOptions, CampaignStatus, CampaignMeta, ReplayInfo, QueueJobData } from "./queue/campaign.js";
+export type { ExploreJobData } from "./queue/explore.js";
 export { run_queue_worker, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS, DEFAULT_MAX_STALLED } from "./queue/worker.js";
 export type { QueueWorkerOptions } from "./queue/worker.js";
 export { queue_name, open_link, QueueUnreachable } from "./queue/connection.js";
