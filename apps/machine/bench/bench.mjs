@@ -83,7 +83,7 @@ async function explore_rate() {
 }
 if (process.env.KSIM_BENCH_ONLY === "explore") {
   const e = await explore_rate();
-  console.log(`5. explore seed-hang (${e.combinations} combinations, every tie order, ${e.jobs} threads)`.padEnd(59) + `${e.runs_per_s} runs/s (${e.runs} runs in ${e.wall_s} s)`);
+  console.log(`5. explore seed-hang (${e.combinations} combinations, every tie order, ${e.jobs} threads)  ${e.runs_per_s} runs/s (${e.runs} runs in ${e.wall_s} s)`);
   process.exit(0);
 }
 
