@@ -618,8 +618,9 @@ function to_spec(s: ScenarioFields): ScenarioSpec {
       ? { hotplug: { interval_ns: hp.interval, cpus: hp.cpus ?? all_cpus.filter((c) => c !== hp.on), on: hp.on } }
       : null,
     expect: s.expect,
-    explore: s.explore,
-    tie_order: s.tie_order,
+    // Present only when given, so a spec without them is the one it always was.
+    ...(s.explore ? { explore: s.explore } : {}),
+    ...(s.tie_order.length > 0 ? { tie_order: s.tie_order } : {}),
   };
 }
 

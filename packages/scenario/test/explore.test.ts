@@ -16,7 +16,7 @@ describe("the explore section and tie_order", () => {
       },
       ties: true,
     });
-    expect(load_scenario("seed-hang").spec.explore).toBeNull();
+    expect(load_scenario("seed-hang").spec.explore).toBeUndefined();
   });
 
   it.each([
