@@ -68,6 +68,10 @@ export function explore_exit_code(r: ExploreReport): number {
   return r.classes.every((c) => c.outcome === r.expected) ? 0 : 1;
 }
 
+function plural(n: number, what: string): string {
+  return `${fmt_count(n)} ${what}${n === 1 ? "" : "s"}`;
+}
+
 /** The text report: the space, each class with its table of combinations and witness. */
 export function format_explore_text(r: ExploreReport, replay: (w: ExploreWitness) => string): string {
   const lines: string[] = [];
@@ -80,7 +84,7 @@ export function format_explore_text(r: ExploreReport, replay: (w: ExploreWitness
   );
   for (const c of r.classes) {
     lines.push("");
-    lines.push(`${class_title(c)}: ${fmt_count(c.count)} runs, ${fmt_count(c.combinations.length)} combinations${c.outcome === r.expected ? "" : `  (expected ${r.expected})`}`);
+    lines.push(`${class_title(c)}: ${plural(c.count, "run")}, ${plural(c.combinations.length, "combination")}${c.outcome === r.expected ? "" : `  (expected ${r.expected})`}`);
     if (c.split) lines.push(`  ${c.split}`);
     lines.push(...combination_table(r.dimensions, c.combinations).map((l) => `  ${l}`));
     lines.push(`  witness: ${replay(c.witness)}`);
