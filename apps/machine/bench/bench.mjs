@@ -7,9 +7,12 @@
  *  2. seed-stress with the patch, 48 simulated hours on one thread;
  *  3. time to find the seed hang: `ksim run seed-hang` from a cold start,
  *     and seed-stress as released over seeds 1..20;
- *  4. peak RSS of the 48-hour run, and whether memory grows with it.
+ *  4. peak RSS of the 48-hour run, and whether memory grows with it;
+ *  5. ksim explore: runs per second of seed-hang-sized runs, every tie
+ *     order, on worker threads on all cores.
  *
- * Environment: KSIM_BENCH_QUICK=1 shortens every run (for a smoke test).
+ * Environment: KSIM_BENCH_QUICK=1 shortens every run (for a smoke test);
+ * KSIM_BENCH_ONLY=explore measures row 5 alone (and writes nothing).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -57,6 +60,30 @@ if (process.argv[2] === "--child-48h") {
       samples,
     }),
   );
+  process.exit(0);
+}
+
+// ---- 5. explore: runs per second on all cores ------------------------------
+/** seed-hang's space: hrtimer_cpu_notify's priority by cpu_down's time in the RT period, every tie order. */
+async function explore_rate() {
+  const { availableParallelism } = await import("node:os");
+  const { load_scenario, vary_scenario } = await import("@ksim/scenario");
+  const { parse_sweep } = await import("@ksim/campaign");
+  const { run_explore } = await import("../dist/index.js");
+  const loaded = load_scenario("seed-hang");
+  const jobs = availableParallelism();
+  const dims = [
+    parse_sweep(`kernel.notifier_priority.hrtimer_cpu_notify=-5..20/${quick ? 5 : 1}`),
+    parse_sweep(`script[0].at=3s..3.99s/${quick ? "330ms" : "50ms"}`),
+  ];
+  const t0 = performance.now();
+  const r = await run_explore({ scenario: "seed-hang", dimensions: dims, ties: true, expected: "ok", spec_of: (sets) => vary_scenario(loaded, sets).spec, jobs });
+  const wall_s = (performance.now() - t0) / 1000;
+  return { jobs, combinations: r.combinations, runs: r.runs, complete: r.complete, wall_s: +wall_s.toFixed(2), runs_per_s: Math.round(r.runs / wall_s) };
+}
+if (process.env.KSIM_BENCH_ONLY === "explore") {
+  const e = await explore_rate();
+  console.log(`5. explore seed-hang (${e.combinations} combinations, every tie order, ${e.jobs} threads)  ${e.runs_per_s} runs/s (${e.runs} runs in ${e.wall_s} s)`);
   process.exit(0);
 }
 
@@ -122,7 +149,10 @@ for (let seed = 1; seed <= (quick ? 4 : 20); seed++) {
 const hung = per_seed.filter((s) => s.outcome === "hang").map((s) => s.wall_ms).sort((a, b) => a - b);
 const median = (xs) => (xs.length ? (xs.length % 2 ? xs[xs.length >> 1] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2) : null);
 
+const explore = await explore_rate();
+
 const results = {
+  explore,
   machine: { node: process.version, cpus: (await import("node:os")).cpus().length },
   quick,
   bare_loop: { events_per_s: Math.round(bare_events_per_s) },
@@ -171,6 +201,7 @@ row(`   seed-stress as released, ${per_seed.length} seeds: hung`, `${hung.length
 row("   median wall time to the first hang", `${results.time_to_hang.seed_stress_released.median_wall_ms_to_hang} ms`);
 row(`4. peak RSS of the ${HOURS}-hour run`, `${results.memory.peak_rss_mb} MB`);
 row("   heap early -> late", `${early.toFixed(1)} -> ${late.toFixed(1)} MB (${results.memory.flat ? "flat" : "GROWS"})`);
+row(`5. explore seed-hang, every tie order, ${explore.jobs} threads`, `${explore.runs_per_s} runs/s (${explore.runs} runs, ${explore.combinations} combinations)`);
 console.log("\ntargets:");
 for (const [k, ok] of Object.entries(results.targets)) console.log(`  ${ok ? "met " : "MISS"}  ${k}`);
 console.log(`\nwritten to bench/results.json`);

@@ -7,18 +7,21 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
+  run_explore as run_explore_with,
   run_campaign as run_campaign_with,
   run_queue_worker as run_queue_worker_with,
   run_queued_campaign as run_queued_campaign_with,
   shrink as shrink_with,
   type CampaignOptions as CampaignRunOptions,
   type CampaignSummary,
+  type ExploreOptions as ExploreRunOptions,
   type QueuedCampaign,
   type QueuedCampaignOptions as QueuedRunOptions,
   type QueueWorkerOptions as QueueWorkerRunOptions,
   type ShrinkOptions as ShrinkRunOptions,
   type ShrinkResult,
 } from "@ksim/campaign";
+import type { ExploreReport } from "@ksim/report";
 import type { ScenarioSpec } from "@ksim/scenario";
 import { machine_runner } from "./runner.js";
 import { VERSION } from "./version.js";
@@ -27,6 +30,7 @@ import { VERSION } from "./version.js";
 type Defaulted<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
 
 export type CampaignOptions = Defaulted<CampaignRunOptions, "runner" | "worker" | "version">;
+export type ExploreOptions = Defaulted<ExploreRunOptions, "runner" | "worker" | "version">;
 export type ShrinkOptions = Defaulted<ShrinkRunOptions, "runner">;
 export type QueuedCampaignOptions = Defaulted<QueuedRunOptions, "version">;
 export type QueueWorkerOptions = Defaulted<QueueWorkerRunOptions, "worker" | "version">;
@@ -41,6 +45,10 @@ export function stress_worker_file(): string {
 
 export function run_campaign(opts: CampaignOptions): Promise<CampaignSummary> {
   return run_campaign_with({ runner: machine_runner, worker: stress_worker_file(), version: VERSION, ...opts });
+}
+
+export function run_explore(opts: ExploreOptions): Promise<ExploreReport> {
+  return run_explore_with({ runner: machine_runner, worker: stress_worker_file(), version: VERSION, ...opts });
 }
 
 export function shrink(original: ScenarioSpec, seed: number, opts: ShrinkOptions = {}): ShrinkResult {

@@ -14,7 +14,7 @@ import { stringify as yaml_stringify } from "yaml";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { NSEC_PER_MSEC, parse_duration } from "@ksim/core";
-import { campaign_passed, NothingToShrink, parse_seed_range } from "@ksim/campaign";
+import { campaign_passed, NothingToShrink, parse_seed_range, QueueUnreachable, QueueUsageError, SpaceError } from "@ksim/campaign";
 import {
   format_campaign_text,
   format_json_report,
@@ -31,6 +31,7 @@ import { run_campaign, shrink } from "./campaigns.js";
 import type { CliIo } from "./cli_io.js";
 import { build_machine, type Machine } from "./machine.js";
 import { register_compare_command } from "./compare/cli.js";
+import { explore_command, prepare_explore, type ExploreFlags } from "./explore_cli.js";
 import { parse_block, register_queue_commands, run_queued_stress } from "./queue/cli.js";
 import { VERSION } from "./version.js";
 
@@ -242,6 +243,42 @@ async function cmd_stress(io: CliIo, ref: string, flags: StressFlags): Promise<n
   }
 }
 
+async function cmd_explore(io: CliIo, ref: string, flags: ExploreFlags & { debug?: boolean }): Promise<number> {
+  const debug = flags.debug === true;
+  let prepared;
+  try {
+    prepared = prepare_explore(ref, flags);
+    if (flags.html) writeFileSync(flags.html, "");
+  } catch (e) {
+    if (e instanceof SpaceError || e instanceof QueueUsageError) {
+      io.stderr(`ksim: ${one_line(e.message)}\n`);
+      return ExitCode.USAGE;
+    }
+    if (e instanceof Error && "code" in e && !(e instanceof ScenarioError)) {
+      io.stderr(`ksim: --html: cannot write ${flags.html}: ${e.message}\n`);
+      return ExitCode.USAGE;
+    }
+    return fail(io, e, debug);
+  }
+  const controller = new AbortController();
+  const on_sigint = (): void => {
+    io.stderr("\nksim: interrupted; finished combinations are kept\n");
+    controller.abort();
+  };
+  process.once("SIGINT", on_sigint);
+  try {
+    return await explore_command(io, ref, prepared, flags, controller.signal);
+  } catch (e) {
+    if (e instanceof QueueUnreachable) {
+      io.stderr(`ksim: ${one_line(e.message)}\n`);
+      return ExitCode.USAGE;
+    }
+    return fail(io, e, debug);
+  } finally {
+    process.removeListener("SIGINT", on_sigint);
+  }
+}
+
 interface ShrinkFlags {
   seed: number;
   output?: string;
@@ -329,6 +366,7 @@ function build_program(io: CliIo, done: (code: number | Promise<number>) => void
         "  ksim stress seed-stress --seeds 1..20 --duration 12h --out runs.jsonl",
         "  ksim shrink seed-stress --seed 6 -o seed6.yaml",
         "  ksim compare released.jsonl patched.jsonl --html compare.html",
+        "  ksim explore seed-hang --sweep kernel.notifier_priority.hrtimer_cpu_notify=-5..20/1 --ties",
         "",
       ].join("\n"),
     );
@@ -370,6 +408,32 @@ function build_program(io: CliIo, done: (code: number | Promise<number>) => void
     .option("--block <n>", "with --queue: seeds per job (default 1)", parse_block)
     .action((ref: string, _flags: unknown, cmd: Command) => {
       done(cmd_stress(io, ref, cmd.optsWithGlobals<StressFlags>()));
+    });
+
+  program
+    .command("explore")
+    .description("run every combination of the choices a scenario leaves open, and every order of simultaneous events")
+    .argument("<scenario>", "a scenario file or a built-in name")
+    .option("--vary <path=v1,v2,...>", "a dimension: any --set path and the values it takes (repeatable)", collect)
+    .option("--sweep <path=from..to/step>", "a dimension: a number or duration path over a range (repeatable): script[0].at=2.5s..3.49s/10ms", collect)
+    .option("--ties", "every order of the events due at the same instant (pruned by state hashing and commutation)")
+    .option("--set <path=value>", "override a field by its dotted path (repeatable)", collect)
+    .option("--duration <d>", "replace the scenario's simulated duration")
+    .option("--jobs <n>", "worker threads (default: the number of cores; 0: run in this thread)", parse_jobs)
+    .option("--max-runs <n>", "stop after this many runs in all; the report then says complete: false", parse_max_events)
+    .option("--expect <outcome>", "the outcome every run should have (default ok)", parse_outcome)
+    .option("--json", "print the exploration report as one JSON document")
+    .option("--html <file>", "write the space as a grid of two dimensions, outcome per cell, witnesses linked")
+    .option("--grid <x,y>", "the two dimensions of the --html grid, by path or index (default: the last two)")
+    .option("--witnesses <dir>", "write each outcome class's smallest witness as a scenario file that `ksim run` replays")
+    .option("--out <file.jsonl>", "append one result line per combination as it finishes")
+    .option("--resume", "skip the combinations already in --out and count their results")
+    .option("--max-events <n>", "stop each run after this many events", parse_max_events)
+    .option("--max-wall <d>", 'stop each run after this much wall-clock time ("90s")', parse_max_wall)
+    .option("--queue <redis-url>", "run the combinations on `ksim worker` processes through Redis: redis://[:password@]HOST:PORT/DB")
+    .option("--block <n>", "with --queue: combinations per job (default 1)", parse_block)
+    .action((ref: string, _flags: unknown, cmd: Command) => {
+      done(cmd_explore(io, ref, cmd.optsWithGlobals<ExploreFlags & { debug?: boolean }>()));
     });
 
   register_queue_commands(program, io, done);

@@ -38,8 +38,9 @@ export type {
 export { build_machine, Machine } from "./machine.js";
 export type { RunOptions, MachineOptions } from "./machine.js";
 export { run_scenario, machine_runner } from "./runner.js";
-export { run_campaign, shrink, run_queued_campaign, run_queue_worker } from "./campaigns.js";
-export type { CampaignOptions, ShrinkOptions, QueuedCampaignOptions, QueueWorkerOptions } from "./campaigns.js";
+export { replay_ties, state_digest, tie_labels } from "./ties.js";
+export { run_campaign, run_explore, shrink, run_queued_campaign, run_queue_worker } from "./campaigns.js";
+export type { CampaignOptions, ExploreOptions, ShrinkOptions, QueuedCampaignOptions, QueueWorkerOptions } from "./campaigns.js";
 export { parse_seed_range, read_results, campaign_passed, NothingToShrink, collect_campaign, campaign_status, remove_campaign } from "@ksim/campaign";
 export type { CampaignSummary, SeedResult, ShrinkResult } from "@ksim/campaign";
 export { run_exit_code, format_text_report, format_json_report, json_report, format_campaign_text } from "@ksim/report";

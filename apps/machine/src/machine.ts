@@ -39,6 +39,7 @@ import {
   type SubsystemFactory,
   type TaskSpec,
   type TaskStruct,
+  type TiePolicy,
   type TraceSink,
 } from "@ksim/core";
 import { HUNG_TASK } from "@ksim/hung-task";
@@ -47,6 +48,7 @@ import type { ExtraNotifier, Outcome, ScenarioSpec } from "@ksim/scenario";
 import { rt_app_deadlock, start_rt_app, type RtAppLog, type RtAppRun } from "@ksim/rt-app";
 import { CpuhpStress, create_workload_task } from "@ksim/workload";
 import { kernel_assembly, kernel_version, type SubsystemName } from "./kernels.js";
+import { replay_ties } from "./ties.js";
 import { VERSION } from "./version.js";
 
 /** An implementation of one service alone, with no initcalls of its own. */
@@ -82,6 +84,11 @@ export interface MachineOptions {
   trace?: TraceSink[];
   /** How many of cpuhp-stress's operations to remember (default 4096; shrink wants them all). */
   cpuhp_records?: number;
+  /**
+   * Orders the events due at the same instant once the machine has booted
+   * (ksim explore's); default: the scenario's `tie_order`, then sequence order.
+   */
+  tie_policy?: TiePolicy;
 }
 
 export interface RunOptions {
@@ -146,8 +153,11 @@ export class Machine {
     });
     this.k = this.assembly.k;
     start_kernel(this.assembly, () => this.user_space());
-    // Boot takes no simulated time: every step of it runs at t = 0.
+    // Boot takes no simulated time: every step of it runs at t = 0. Boot is
+    // sequential on the boot CPU, so its ties are not explored.
     engine.run(0);
+    const order = spec.tie_order ?? [];
+    engine.tie_policy = opts.tie_policy ?? (order.length > 0 ? replay_ties(spec, order) : null);
   }
 
   /** The kernel version's assembly, with the caller's replacements and additions. */

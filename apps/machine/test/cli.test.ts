@@ -62,7 +62,7 @@ describe("ksim (in-process)", () => {
     const schema = JSON.parse(r.stdout) as { $schema: string; properties: Record<string, unknown>; required: string[] };
     expect(schema.$schema).toMatch(/json-schema\.org/);
     expect(Object.keys(schema.properties)).toEqual([
-      "name", "description", "seed", "duration", "kernel", "notifiers", "tasks", "script", "stress", "rt_app", "expect",
+      "name", "description", "seed", "duration", "kernel", "notifiers", "tasks", "script", "stress", "rt_app", "explore", "tie_order", "expect",
     ]);
     expect(schema.required).toEqual(["kernel"]);
   });

@@ -192,6 +192,20 @@ describe("docs/reports.md", () => {
   });
 });
 
+describe("docs/reports.md: explore", () => {
+  it("names every key of a real `ksim explore --json` report and of its classes", async () => {
+    const r = await ksim("explore", "seed-hang", "--vary", "kernel.notifier_priority.hrtimer_cpu_notify=0,20", "--jobs", "0", "--json");
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as Record<string, unknown>;
+    const classes = report["classes"] as Record<string, unknown>[];
+    // A combination's keys are the dimensions' paths: data, not report keys.
+    const paths = (report["dimensions"] as { path: string }[]).map((d) => d.path);
+    const keys = [...report_keys(report), ...classes.flatMap((c) => report_keys(c))].filter((k) => !paths.includes(k));
+    expect(keys).toEqual(expect.arrayContaining(["distinct_states", "complete", "dimensions", "classes", "witness", "split", "state_seen"]));
+    expect(missing_code_spans(doc("reports.md"), keys)).toEqual([]);
+  }, 60_000);
+});
+
 // ---- links -------------------------------------------------------------------------------
 
 const SKIP_DIRS = new Set(["node_modules", "dist", ".changeset", ".git", ".turbo", "coverage", "tmp"]);

@@ -14,11 +14,11 @@ import { Job, Queue } from "bullmq";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliIo } from "../src/cli.js";
-import { open_link, parse_seed_range, queue_name, read_results } from "@ksim/campaign";
-import { run_campaign, run_queued_campaign } from "../src/campaigns.js";
+import { open_link, parse_seed_range, parse_vary, queue_name, read_results } from "@ksim/campaign";
+import { run_campaign, run_explore, run_queued_campaign } from "../src/campaigns.js";
 import { VERSION } from "../src/version.js";
 import { register_queue_commands, run_queued_stress } from "../src/queue/cli.js";
-import { load_scenario } from "@ksim/scenario";
+import { load_scenario, vary_scenario } from "@ksim/scenario";
 import type { SeedResult } from "@ksim/campaign";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -302,5 +302,33 @@ describe("distributed campaigns on redis-server", () => {
     b.proc.kill("SIGTERM");
     expect((await b.exited).code).toBe(0);
     await queue.close();
+  });
+  it("an exploration's combinations on 2 worker processes give exactly the local report", async () => {
+    const url = redis!.url;
+    const started = ["x1", "x2"].map((n) => spawn_worker(url, n));
+    workers.push(...started);
+    await Promise.all(started.map((w) => w.ready));
+    const loaded = load_scenario("seed-hang", {});
+    const base = {
+      scenario: "seed-hang",
+      dimensions: [parse_vary("kernel.notifier_priority.hrtimer_cpu_notify=0,10,20"), parse_vary("script[0].at=3s,3.5s")],
+      ties: true,
+      expected: "ok" as const,
+      spec_of: (sets: string[]) => vary_scenario(loaded, sets).spec,
+    };
+    const logged: string[] = [];
+    const remote = await run_explore({ ...base, jobs: 0, queue: { url, block: 2, log: (l) => logged.push(l) } });
+    const local = await run_explore({ ...base, jobs: 0 });
+    const strip = (r: typeof local) => ({ ...r, wall_ms: 0 });
+    expect(strip(remote)).toEqual(strip(local));
+    expect(remote.complete).toBe(true);
+    expect(remote.classes.map((c) => c.split).sort()).toEqual([
+      "hang exactly when kernel.notifier_priority.hrtimer_cpu_notify < 10",
+      "ok exactly when kernel.notifier_priority.hrtimer_cpu_notify >= 10",
+    ]);
+    expect(logged.join("\n")).toMatch(/3 jobs on queue ksim-/);
+    expect(logged.join("\n")).not.toContain(PASSWORD);
+    for (const w of started) w.proc.kill("SIGTERM");
+    await Promise.all(started.map((w) => w.exited));
   });
 });

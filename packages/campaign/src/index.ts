@@ -19,7 +19,24 @@ export { compare_campaigns, read_results_file, observation, ResultsFileError } f
 export type { CampaignResults } from "./compare/compare.js";
 export { kaplan_meier, km_median, log_rank, chi2_survival } from "./compare/survival.js";
 export type { Observation } from "./compare/survival.js";
-export type { CampaignSummary, SeedResult, SeedJob, ScenarioRunner, RunLimits, RecordedRun } from "./stress/types.js";
+export type { CampaignSummary, SeedResult, SeedJob, ScenarioRunner, RunLimits, RecordedRun, TieExplorer, ExploredRun } from "./stress/types.js";
+export { run_explore, explore_passed, DEFAULT_MAX_RUNS } from "./explore.js";
+export type { ExploreOptions } from "./explore.js";
+export { explore_combination, outcome_key } from "./explore/dfs.js";
+export type { ExploreJob, ComboResult, ComboOutcome } from "./explore/dfs.js";
+export {
+  parse_vary,
+  parse_sweep,
+  sweep_values,
+  section_dimensions,
+  merge_dimensions,
+  space_size,
+  combination,
+  combination_sets,
+  SpaceError,
+  MAX_COMBINATIONS,
+} from "./explore/space.js";
+export type { Dimension } from "./explore/space.js";
 export {
   run_queued_campaign,
   collect_campaign,
@@ -30,6 +47,7 @@ export {
   MAX_JOBS,
 } from "./queue/campaign.js";
 export type { QueuedCampaignOptions, QueuedCampaign, CollectOptions, CampaignStatus, CampaignMeta, ReplayInfo, QueueJobData } from "./queue/campaign.js";
+export type { ExploreJobData } from "./queue/explore.js";
 export { run_queue_worker, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS, DEFAULT_MAX_STALLED } from "./queue/worker.js";
 export type { QueueWorkerOptions } from "./queue/worker.js";
 export { queue_name, open_link, QueueUnreachable } from "./queue/connection.js";

@@ -3,6 +3,22 @@ import { new_exec_context, switch_exec_context, type ExecContext } from "./conte
 import { EventQueue, type SimEvent } from "./heap.js";
 import type { Nanoseconds } from "./time.js";
 
+/**
+ * Which of several events due at the same instant fires first. The engine
+ * asks only when at least two are due; without a policy the lowest sequence
+ * number (the first scheduled) fires, so a run is the same byte for byte.
+ * An explorer installs one to try every order.
+ */
+export interface TiePolicy {
+  /** `due` holds the events due now, in sequence order (at least two); return the index of the one to fire. */
+  choose(due: readonly SimEvent[], now: Nanoseconds): number;
+  /**
+   * The instant `now` had a choice and every event due in it has fired; the
+   * next event is later. Engine.stop() here ends the run before that event.
+   */
+  instant_end?(now: Nanoseconds): void;
+}
+
 /** Why Engine.run returned. */
 export type RunEnd = "drained" | "until" | "stopped" | "event_limit" | "bug";
 
@@ -24,6 +40,11 @@ export class Engine {
   private readonly queue = new EventQueue();
   stop_reason: string | null = null;
   bug: EngineBug | null = null;
+  /** Orders events due at the same instant; null: by sequence number. */
+  tie_policy: TiePolicy | null = null;
+  private readonly due: SimEvent[] = [];
+  /** The current instant had a choice point: tell the policy when it ends. */
+  private tie_instant = false;
   /** The process context of this machine: what current() reads while it runs. */
   readonly ctx: ExecContext = new_exec_context();
 
@@ -38,6 +59,11 @@ export class Engine {
 
   get pending(): number {
     return this.queue.size;
+  }
+
+  /** The queued events, in no particular order (read only). */
+  pending_events(): readonly SimEvent[] {
+    return this.queue.entries();
   }
 
   /** Queue (or requeue) `ev` at absolute time `at`. */
@@ -59,6 +85,32 @@ export class Engine {
     this.stop_reason ??= reason;
   }
 
+  /** Nothing more is due in the instant of the last choice: tell the policy. */
+  private end_tie_instant(): void {
+    if (!this.tie_instant || this.tie_policy === null) return;
+    this.tie_instant = false;
+    this.tie_policy.instant_end?.(this.now);
+  }
+
+  /** The tie policy's pick among the events due with `top`, off the queue; null when the policy stopped the run. */
+  private pick_tie(top: SimEvent): SimEvent | null {
+    const q = this.queue;
+    const policy = this.tie_policy!;
+    if (this.tie_instant && top.time > this.now) {
+      this.end_tie_instant();
+      if (this.stop_reason !== null) return null;
+    }
+    q.due_at(top.time, this.due);
+    const due = this.due;
+    if (due.length < 2) return q.pop()!;
+    this.tie_instant = true;
+    const i = policy.choose(due, top.time);
+    const ev = due[i];
+    if (ev === undefined) BUG(`tie policy chose event ${i} of ${due.length} due at ${top.time}`);
+    q.remove(ev);
+    return ev;
+  }
+
   /**
    * Fire events in order until the queue drains, time passes `until`, stop()
    * is called, `max_events` have fired in total, or an invariant breaks.
@@ -72,21 +124,30 @@ export class Engine {
       if (this.stop_reason !== null) return "stopped";
       const ev = q.peek();
       if (ev === undefined) {
+        this.end_tie_instant();
         // Nothing left to happen: time still passes up to a finite limit.
         if (until >= Number.MAX_SAFE_INTEGER) return "drained";
         this.now = Math.max(this.now, until);
         return "until";
       }
       if (ev.time > until) {
+        this.end_tie_instant();
         this.now = until;
         return "until";
       }
       if (this.events >= max_events) return "event_limit";
-      q.pop();
-      this.now = ev.time;
+      let next: SimEvent;
+      // One predictable branch when no policy is installed.
+      if (this.tie_policy === null) next = q.pop()!;
+      else {
+        const picked = this.pick_tie(ev);
+        if (picked === null) return "stopped";
+        next = picked;
+      }
+      this.now = next.time;
       this.events++;
       try {
-        ev.fire(ev);
+        next.fire(next);
       } catch (e) {
         if (is_kernel_bug(e)) {
           this.bug = { at_ns: this.now, message: e.message, kind: e.kind };

@@ -33,8 +33,32 @@ export class EventQueue {
     return this.heap.length;
   }
 
+  /** The queued events in heap order (read only; for a digest of the machine's state). */
+  entries(): readonly SimEvent[] {
+    return this.heap;
+  }
+
   peek(): SimEvent | undefined {
     return this.heap[0];
+  }
+
+  /**
+   * Every queued event due at `time` (the heap's top time), in sequence
+   * order, into `out`. Walks only the part of the heap at that time: a
+   * parent is never later than its children.
+   */
+  due_at(time: Nanoseconds, out: SimEvent[]): void {
+    out.length = 0;
+    const h = this.heap;
+    const stack = [0];
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      const ev = h[i];
+      if (ev === undefined || ev.time !== time) continue;
+      out.push(ev);
+      stack.push(2 * i + 1, 2 * i + 2);
+    }
+    out.sort((a, b) => a.seq - b.seq);
   }
 
   push(ev: SimEvent): void {

@@ -65,6 +65,7 @@ export {
 export type {
   RunEnd,
   EngineBug,
+  TiePolicy,
 } from "./engine.js";
 
 // the process-context executor every scheduler shares

@@ -17,6 +17,8 @@ export { format_campaign_text } from "./campaign-text.js";
 export type { CompareReport, CompareSide, SurvivalCurve, SurvivalPoint, LogRank } from "./compare.js";
 export { format_compare_text, compare_verdict, fmt_p } from "./compare-text.js";
 export { render_compare_html } from "./compare-html.js";
+export { format_explore_text, render_explore_html, explore_exit_code, class_title } from "./explore.js";
+export type { ExploreReport, ExploreClass, ExploreDimension, ExploreWitness } from "./explore.js";
 export { open_outputs, OutputError } from "./outputs.js";
 export type { OutputPaths, OutputOptions, Outputs } from "./outputs.js";
 export { PerfettoSink } from "./perfetto.js";

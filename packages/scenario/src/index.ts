@@ -4,7 +4,7 @@
  * a ScenarioSpec, and the built-in scenarios. It runs nothing: a machine
  * (@ksim/machine) runs the spec.
  */
-export { load_scenario, builtin_names, builtin_scenarios, MAX_SCENARIO_BYTES } from "./load.js";
+export { load_scenario, vary_scenario, builtin_names, builtin_scenarios, MAX_SCENARIO_BYTES } from "./load.js";
 export type { LoadOptions, LoadedScenario, BuiltinScenario } from "./load.js";
 export {
   ScenarioError,
@@ -15,6 +15,7 @@ export {
   MAX_CPUS,
   MAX_TASKS,
   MAX_SCRIPT_OPS,
+  MAX_DIMENSION_VALUES,
 } from "./schema.js";
 export { BUILTIN_NOTIFIERS, KERNEL_VERSIONS } from "./types.js";
 export type {
@@ -30,4 +31,8 @@ export type {
   StressHotplug,
   KernelParams,
   ScenarioSpec,
+  ExploreValue,
+  ExploreSweep,
+  ExploreSection,
+  TieChoice,
 } from "./types.js";

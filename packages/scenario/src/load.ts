@@ -84,6 +84,18 @@ export function load_scenario(ref: string, opts: LoadOptions = {}): LoadedScenar
   }
   const raw: Record<string, unknown> = { ...doc };
   if (raw["name"] === undefined) raw["name"] = one_line(default_name).slice(0, 100) || "scenario";
+  return with_overrides(source, raw, opts, bare);
+}
+
+/**
+ * The loaded scenario with more `--set` overrides applied (ksim explore's
+ * combinations): the file is not read again.
+ */
+export function vary_scenario(loaded: LoadedScenario, sets: readonly string[]): LoadedScenario {
+  return with_overrides(loaded.source, structuredClone(loaded.raw) as Record<string, unknown>, { sets }, null);
+}
+
+function with_overrides(source: string, raw: Record<string, unknown>, opts: LoadOptions, bare: BareRtApp | null): LoadedScenario {
 
   const overrides: { path: string; what: string }[] = [];
   const sets = opts.sets ?? [];

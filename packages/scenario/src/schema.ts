@@ -34,8 +34,10 @@ import {
   type Behavior,
   type KernelVersion,
   type MigrationThreadStop,
+  type ExploreSweep,
   type ExtraNotifier,
   type NotifierAction,
+  type TieChoice,
   type ScenarioSpec,
   type ScriptOp,
   type WorkloadTask,
@@ -411,6 +413,80 @@ const stress = strict({
   }).optional(),
 });
 
+/** The most values one explore dimension may take. */
+export const MAX_DIMENSION_VALUES = 100_000;
+
+/** `--set` paths: field names and indexes (`script[0].at`, `kernel.notifier_priority.hrtimer_cpu_notify`). */
+const set_path = text(1, 200).regex(/^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\.\d+|\[\d+\])*$/, {
+  error: "expected a field path such as script[0].at or kernel.notifier_priority.hrtimer_cpu_notify",
+});
+
+const explore_value = z.union([z.number(), text(0, 200), z.boolean()], {
+  error: (iss) => `expected a number, a string or true/false, got ${describe_value(iss.input)}`,
+});
+
+function sweep_bound(text_or_number: number | string, kind: ExploreSweep["kind"]): number {
+  return kind === "number" ? (text_or_number as number) : parse_duration(text_or_number as string);
+}
+
+/** `{ from: 2.9s, to: 4.1s, step: 10ms }` or `{ from: -5, to: 20, step: 1 }`. */
+const sweep_range = strict({
+  from: z.union([z.number(), z.string()]),
+  to: z.union([z.number(), z.string()]),
+  step: z.union([z.number(), z.string()]),
+}).transform((r, ctx): ExploreSweep => {
+  const kinds = new Set([r.from, r.to, r.step].map((v) => typeof v));
+  if (kinds.size !== 1) {
+    ctx.issues.push({ code: "custom", input: r, message: "expected from, to and step all numbers or all durations" });
+    return z.NEVER;
+  }
+  const kind = typeof r.from === "number" ? "number" : "duration";
+  let from: number, to: number, step: number;
+  try {
+    [from, to, step] = [r.from, r.to, r.step].map((v) => sweep_bound(v, kind)) as [number, number, number];
+  } catch (e) {
+    ctx.issues.push({ code: "custom", input: r, message: e instanceof DurationError ? e.message : String(e) });
+    return z.NEVER;
+  }
+  if (!(step > 0) || !(to >= from) || !Number.isFinite(from) || !Number.isFinite(to)) {
+    ctx.issues.push({ code: "custom", input: r, message: "expected from <= to and a step above 0" });
+    return z.NEVER;
+  }
+  if (Math.floor((to - from) / step) + 1 > MAX_DIMENSION_VALUES) {
+    ctx.issues.push({ code: "custom", input: r, message: `expected at most ${MAX_DIMENSION_VALUES} values in one sweep` });
+    return z.NEVER;
+  }
+  return { kind, from, to, step };
+});
+
+const explore_section = strict({
+  vary: z
+    .record(set_path, z.array(explore_value).min(1, { error: "expected at least one value" }).max(MAX_DIMENSION_VALUES))
+    .default({})
+    .meta({ description: "Field path -> the values it takes (any path --set accepts)." }),
+  sweep: z
+    .record(set_path, sweep_range)
+    .default({})
+    .meta({ description: "Field path -> { from, to, step }: numbers, or durations (\"2.9s\", \"10ms\")." }),
+  ties: z.boolean({ error: (iss) => `expected true or false, got ${describe_value(iss.input)}` }).default(false),
+});
+
+/** `"3s: resched/0"`: at that instant, that event fired first among those due. */
+const tie_choice = text(3, 300).transform((t, ctx): TieChoice => {
+  const m = /^([^:\s]+):\s+(.+)$/.exec(t);
+  let at_ns = Number.NaN;
+  try {
+    if (m) at_ns = parse_duration(m[1]!);
+  } catch {
+    // reported below
+  }
+  if (!m || !Number.isFinite(at_ns)) {
+    ctx.issues.push({ code: "custom", input: t, message: `expected "<time>: <event>" such as "3s: resched/0", got ${describe_value(t)}` });
+    return z.NEVER;
+  }
+  return { at_ns, event: m[2]! };
+});
+
 /** How many rt-app files one scenario may name. */
 export const MAX_RT_APP_FILES = 64;
 
@@ -445,6 +521,15 @@ const scenario_fields = strict({
     .max(MAX_RT_APP_FILES, { error: `expected at most ${MAX_RT_APP_FILES} rt-app files` })
     .default([])
     .meta({ description: "rt-app files (paths relative to this file) whose threads join `tasks`." }),
+  explore: explore_section
+    .nullable()
+    .default(null)
+    .meta({ description: "The space `ksim explore` covers: vary, sweep, ties." }),
+  tie_order: z
+    .array(tie_choice, { error: (iss) => `expected a list of "<time>: <event>", got ${describe_value(iss.input)}` })
+    .max(MAX_SCRIPT_OPS)
+    .default([])
+    .meta({ description: "Tie choices recorded by `ksim explore` (a witness): at each of the run's first instants with several events due, the one that fired first." }),
   expect: strict({ outcome: one_of(["ok", "hang", "bug"]).default("ok") })
     .nullable()
     .default(null)
@@ -567,6 +652,9 @@ function to_spec(s: ScenarioFields): ScenarioSpec {
       ? { hotplug: { interval_ns: hp.interval, cpus: hp.cpus ?? all_cpus.filter((c) => c !== hp.on), on: hp.on } }
       : null,
     expect: s.expect,
+    // Present only when given, so a spec without them is the one it always was.
+    ...(s.explore ? { explore: s.explore } : {}),
+    ...(s.tie_order.length > 0 ? { tie_order: s.tie_order } : {}),
   };
 }
 

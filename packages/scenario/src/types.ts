@@ -95,6 +95,39 @@ export interface ScenarioSpec {
   readonly rt_app?: readonly RtAppFile[];
   /** End the run when every rt-app thread has (a bare rt-app file with global.duration -1). */
   readonly rt_app_until_done?: boolean;
+  /** The `explore:` section (ksim explore's space), or null. */
+  readonly explore?: ExploreSection | null;
+  /**
+   * `tie_order`: the choice at each of the run's first instants where several
+   * events were due at once, as `ksim explore` recorded them; later ties fire
+   * in sequence order.
+   */
+  readonly tie_order?: readonly TieChoice[];
+}
+
+/** A value a `vary` dimension takes: whatever `--set` would accept there. */
+export type ExploreValue = number | string | boolean;
+
+/** A `sweep` dimension: a number range, or a duration range in nanoseconds. */
+export interface ExploreSweep {
+  readonly kind: "number" | "duration";
+  readonly from: number;
+  readonly to: number;
+  readonly step: number;
+}
+
+/** The scenario's `explore:` section: the space `ksim explore` covers. */
+export interface ExploreSection {
+  readonly vary: Readonly<Record<string, readonly ExploreValue[]>>;
+  readonly sweep: Readonly<Record<string, ExploreSweep>>;
+  /** Every order of the events due at the same instant. */
+  readonly ties: boolean;
+}
+
+/** One recorded tie choice: at this instant, this event fired first among those due. */
+export interface TieChoice {
+  readonly at_ns: number;
+  readonly event: string;
 }
 
 export interface RtAppFile {

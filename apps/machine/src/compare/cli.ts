@@ -9,14 +9,11 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { compare_campaigns, read_results_file, ResultsFileError, type CampaignResults } from "@ksim/campaign";
-import { format_compare_text, render_compare_html } from "@ksim/report";
+import { ExitCode, format_compare_text, render_compare_html } from "@ksim/report";
 import { one_line } from "@ksim/scenario";
 import type { CliIo } from "../cli_io.js";
 import { VERSION } from "../version.js";
 
-const EXIT_OK = 0;
-const EXIT_USAGE = 2;
-const EXIT_INTERNAL = 70;
 
 interface CompareFlags {
   json?: boolean;
@@ -40,15 +37,15 @@ function cmd_compare(io: CliIo, file_a: string, file_b: string, flags: CompareFl
       }
     }
     io.stdout(flags.json ? `${JSON.stringify(report)}\n` : format_compare_text(report));
-    return EXIT_OK;
+    return ExitCode.OK;
   } catch (e) {
     if (e instanceof ResultsFileError) {
       io.stderr(`ksim: ${one_line(e.message)}\n`);
-      return EXIT_USAGE;
+      return ExitCode.USAGE;
     }
     io.stderr(`ksim: internal error: ${one_line(e instanceof Error ? e.message : String(e))}\n`);
     if (flags.debug && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
-    return EXIT_INTERNAL;
+    return ExitCode.INTERNAL;
   }
 }
 

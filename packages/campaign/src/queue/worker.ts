@@ -12,8 +12,10 @@
 import { hostname } from "node:os";
 import { type Job, Worker } from "bullmq";
 import { Piscina } from "piscina";
+import type { ComboResult, ExploreJob } from "../explore/dfs.js";
 import type { SeedJob, SeedResult } from "../stress/types.js";
 import type { QueueJobData } from "./campaign.js";
+import type { ExploreJobData } from "./explore.js";
 import { client_message, open_link, open_queue, queue_name } from "./connection.js";
 import { worker_exec_argv } from "../stress/campaign.js";
 
@@ -50,7 +52,15 @@ export const DEFAULT_MAX_STALLED = 3;
 
 
 /** A job's data, checked before any seed runs: a bad job fails (its seeds report "error"). */
-function check_job(data: unknown, version: string): QueueJobData {
+function check_job(data: unknown, version: string): QueueJobData | ExploreJobData {
+  const x = data as Partial<ExploreJobData> | null;
+  if (x && typeof x === "object" && Array.isArray(x.explore)) {
+    if (!x.explore.every((j) => typeof j === "object" && j !== null && typeof j.spec === "object" && Number.isSafeInteger(j.index))) {
+      throw new Error("bad job: an explore job without its combinations");
+    }
+    if (x.ksim !== version) throw new Error(`the job was made by ksim ${String(x.ksim)}, this worker is ksim ${version}`);
+    return x as ExploreJobData;
+  }
   const d = data as Partial<QueueJobData> | null;
   if (!d || typeof d !== "object" || typeof d.spec !== "object" || d.spec === null) throw new Error("bad job: no scenario in the job data");
   if (!Array.isArray(d.seeds) || !d.seeds.every((s) => Number.isSafeInteger(s) && s >= 0)) throw new Error("bad job: no list of seeds in the job data");
@@ -75,7 +85,7 @@ export async function run_queue_worker(opts: QueueWorkerOptions): Promise<void> 
   // Fail fast, with one clear line, when Redis is not there.
   await (await open_queue(link, queue_name(opts.version))).close();
 
-  const pool = new Piscina<SeedJob, SeedResult>({
+  const pool = new Piscina<SeedJob | ExploreJob, SeedResult | ComboResult>({
     filename: opts.worker instanceof URL ? opts.worker.href : opts.worker,
     execArgv: worker_exec_argv(),
     minThreads: opts.jobs,
@@ -84,15 +94,17 @@ export async function run_queue_worker(opts: QueueWorkerOptions): Promise<void> 
   });
   const processor = async (job: Job<QueueJobData, SeedResult[]>): Promise<SeedResult[]> => {
     const d = check_job(job.data, opts.version);
+    // An exploration's block: each combination on a thread, through the worker file's `explore` export.
+    if ("explore" in d) return (await Promise.all(d.explore.map((x) => pool.run(x, { name: "explore" })))) as unknown as SeedResult[];
     const out: SeedResult[] = [];
     for (const seed of d.seeds) {
       out.push(
-        await pool.run({
+        (await pool.run({
           spec: d.spec,
           seed,
           ...(d.max_events !== undefined ? { max_events: d.max_events } : {}),
           ...(d.max_wall_ms !== undefined ? { max_wall_ms: d.max_wall_ms } : {}),
-        }),
+        })) as SeedResult,
       );
     }
     return out;

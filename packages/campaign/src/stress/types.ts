@@ -28,6 +28,27 @@ export interface ScenarioRunner {
   run(spec: ScenarioSpec, limits?: RunLimits): RunResult;
   /** The same run, keeping every hotplug operation (shrink replays a random run as a script). */
   run_recorded(spec: ScenarioSpec): RecordedRun;
+  /** The same run, with `ex` ordering the events due at the same instant (ksim explore). */
+  run_explored?(spec: ScenarioSpec, ex: TieExplorer, limits?: RunLimits): ExploredRun;
+}
+
+/** What ksim explore asks of a run: the order of simultaneous events, and whether to go on. */
+export interface TieExplorer {
+  /** Several events are due at `now` (`due`: their names, first scheduled first): the index of the one to fire first. */
+  choose(now: number, due: readonly string[]): number;
+  /**
+   * An instant with a choice has ended; `digest` is the machine's state.
+   * False abandons the run (that state's futures are covered elsewhere).
+   */
+  instant_end(now: number, digest: string): boolean;
+}
+
+/** One explored run: its result, and the digest of its final state. */
+export interface ExploredRun {
+  result: RunResult;
+  digest: string;
+  /** The explorer abandoned it at an instant_end. */
+  abandoned: boolean;
 }
 
 /** One seed of a campaign, as `--out FILE.jsonl` and `ksim stress --json` give it. */
