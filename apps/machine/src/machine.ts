@@ -7,17 +7,10 @@
 import {
   assemble_kernel,
   CPU_HOTPLUG,
-  CPU_TASKS_FROZEN,
-  cpu_event_name,
   Engine,
   format_trace_ts,
   HRTIMER,
-  HrTimer,
-  HRTIMER_NORESTART,
   KTHREAD,
-  NOTIFY_BAD,
-  NOTIFY_OK,
-  notifier_from_errno,
   NSEC_PER_SEC,
   Prng,
   PRIO_TO_NICE,
@@ -44,9 +37,9 @@ import {
 } from "@ksim/core";
 import { HUNG_TASK } from "@ksim/hung-task";
 import type { CycleEdge, HangDetector, HungTask, RunResult } from "@ksim/report";
-import type { ExtraNotifier, Outcome, ScenarioSpec } from "@ksim/scenario";
+import type { Outcome, ScenarioSpec } from "@ksim/scenario";
 import { rt_app_deadlock, start_rt_app, type RtAppLog, type RtAppRun } from "@ksim/rt-app";
-import { CpuhpStress, create_workload_task } from "@ksim/workload";
+import { CpuhpStress, create_workload_task, scenario_notifier } from "@ksim/workload";
 import { kernel_assembly, kernel_version, type SubsystemName } from "./kernels.js";
 import { replay_ties } from "./ties.js";
 import { VERSION } from "./version.js";
@@ -184,7 +177,7 @@ export class Machine {
   /** What init starts once the initcalls are done: drivers' notifiers, the workload, the hotplug task. */
   private *user_space(): KernelCall<number> {
     const k = this.k;
-    for (const n of this.spec.notifiers) k.hotplug.register_cpu_notifier(this.scenario_notifier(n));
+    for (const n of this.spec.notifiers) k.hotplug.register_cpu_notifier(scenario_notifier(k, n));
     for (const nb of this.opts.notifiers ?? []) k.hotplug.register_cpu_notifier(nb);
     for (const t of this.spec.tasks) create_workload_task(k, t, k.prng(`task/${t.comm}`), { time_base_ns: 0 });
     for (const spec of this.opts.tasks ?? []) k.sched.wake_up_new_task(k.sched.create_task(spec));
@@ -204,37 +197,6 @@ export class Machine {
     current().wchan = "do_wait";
     yield SCHEDULE;
     return 0;
-  }
-
-  /** A driver's CPU notifier from the scenario: ok, NOTIFY_BAD, an errno, or msleep(). */
-  private scenario_notifier(n: ExtraNotifier): NotifierBlock {
-    const k = this.k;
-    const timer = new HrTimer(`${n.name} msleep`);
-    let sleeper: TaskStruct | null = null;
-    k.hrtimer.hrtimer_init(timer, "CLOCK_MONOTONIC", "REL");
-    timer.function = () => {
-      if (sleeper) k.sched.wake_up_process(sleeper);
-      return HRTIMER_NORESTART;
-    };
-    return {
-      name: n.name,
-      priority: n.priority,
-      *notifier_call(_nb, action): KernelCall<number> {
-        const what = n.actions[cpu_event_name(action)] ?? n.actions[cpu_event_name(action & ~CPU_TASKS_FROZEN)];
-        if (!what || what.kind === "ok") return NOTIFY_OK;
-        if (what.kind === "bad") return NOTIFY_BAD;
-        if (what.kind === "errno") return notifier_from_errno(-what.errno);
-        // msleep(): TASK_UNINTERRUPTIBLE until the timer fires.
-        const p = current();
-        sleeper = p;
-        k.hrtimer.hrtimer_start(timer, what.ns, "REL");
-        p.state = "D";
-        p.wchan = "msleep";
-        yield SCHEDULE;
-        sleeper = null;
-        return NOTIFY_OK;
-      },
-    };
   }
 
   private on_hung(tasks: readonly TaskStruct[], now: number, by: HangDetector): void {

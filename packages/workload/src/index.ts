@@ -8,3 +8,4 @@ export { create_workload_task, jitter_ns, start_task_at } from "./workload.js";
 export type { WorkloadOptions } from "./workload.js";
 export { CpuhpStress, op_result } from "./cpuhp_stress.js";
 export type { CpuhpStressOp, CpuhpStressOptions } from "./cpuhp_stress.js";
+export { scenario_notifier } from "./notifier.js";
