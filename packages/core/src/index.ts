@@ -71,6 +71,7 @@ export type {
 export {
   CpuExec,
   ProcessExecutor,
+  type SelectTaskRqReason,
 } from "./executor.js";
 
 // the event queue
