@@ -34,6 +34,7 @@ export function sched_params(spec: ScenarioSpec): SchedParams {
     sched_rt_period_us: kp.sched_rt_period_us,
     rt_runtime_share: kp.rt_runtime_share,
     migration_thread_stop: kp.migration_thread_stop,
+    ...(kp.topology ? { topology: { ...kp.topology } } : {}),
     ...(prio["migration_call"] !== undefined ? { migration_call_priority: prio["migration_call"] } : {}),
     ...(prio["update_runtime"] !== undefined ? { update_runtime_priority: prio["update_runtime"] } : {}),
   };

@@ -28,5 +28,6 @@ export type {
   ScriptOp,
   StressHotplug,
   KernelParams,
+  KernelTopology,
   ScenarioSpec,
 } from "./types.js";

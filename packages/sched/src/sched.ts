@@ -221,12 +221,33 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
 
   /** schedule(): prev's class pre_schedule (RT pull), then idle_balance if nothing is left. */
   protected override pre_schedule(rq: CpuExec, prev: TaskStruct): void {
-    if (prev !== rq.idle) this.sched_class(prev).pre_schedule(rq, prev);
-    if (this.nr_running(rq.cpu) === 0 && this.rq_sd[rq.cpu]) this.fair_class.idle_balance(rq.cpu);
+    const ctx = this.engine.ctx;
+    const saved_cpu = ctx.cpu;
+    const saved_task = ctx.task;
+    // schedule() runs on its CPU, in the context of prev.
+    ctx.cpu = rq.cpu;
+    ctx.task = prev;
+    try {
+      if (prev !== rq.idle) this.sched_class(prev).pre_schedule(rq, prev);
+      if (this.nr_running(rq.cpu) === 0 && this.rq_sd[rq.cpu]) this.fair_class.idle_balance(rq.cpu);
+    } finally {
+      ctx.cpu = saved_cpu;
+      ctx.task = saved_task;
+    }
   }
 
   protected override post_schedule(rq: CpuExec): void {
-    this.rt_class.post_schedule(rq);
+    const ctx = this.engine.ctx;
+    const saved_cpu = ctx.cpu;
+    const saved_task = ctx.task;
+    ctx.cpu = rq.cpu;
+    ctx.task = rq.curr;
+    try {
+      this.rt_class.post_schedule(rq);
+    } finally {
+      ctx.cpu = saved_cpu;
+      ctx.task = saved_task;
+    }
   }
 
   protected override task_woken(rq: CpuExec, p: TaskStruct): void {

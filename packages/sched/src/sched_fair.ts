@@ -356,12 +356,18 @@ export class FairSchedClass implements SchedClass {
     if (pullable && !this.ilb_ev.queued) this.arm_ilb();
   }
 
-  /** run_rebalance_domains() on a busy CPU's tick (SCHED_SOFTIRQ). */
+  /** run_rebalance_domains() on a busy CPU's tick (SCHED_SOFTIRQ, in interrupt context there). */
   private run_rebalance_domains(cpu: number): void {
     const rq = this.s.rqs[cpu]!;
     if (rq.curr === rq.idle || !this.s.rq_sd[cpu]) return;
-    this.update_cpu_load(cpu);
-    this.rebalance_domains(cpu, "CPU_NOT_IDLE");
+    const sched = this.s.k.sched;
+    sched.irq_enter(cpu);
+    try {
+      this.update_cpu_load(cpu);
+      this.rebalance_domains(cpu, "CPU_NOT_IDLE");
+    } finally {
+      sched.irq_exit(cpu);
+    }
     this.arm_balance(cpu);
   }
 
@@ -375,11 +381,22 @@ export class FairSchedClass implements SchedClass {
     const s = this.s;
     if (this.nr_pullable_rqs === 0) return;
     const online = s.k.hotplug.cpu_online_mask;
-    for (let cpu = online.first(); cpu >= 0; cpu = online.next(cpu + 1)) {
-      const rq = s.rqs[cpu]!;
-      if (rq.curr !== rq.idle || !s.rq_sd[cpu] || this.next_balance[cpu]! > s.jiffies()) continue;
-      this.rebalance_domains(cpu, "CPU_IDLE");
-      if (this.nr_pullable_rqs === 0) break;
+    // The owner: the first idle CPU; its softirq balances the others too.
+    let owner = -1;
+    for (let cpu = online.first(); cpu >= 0 && owner < 0; cpu = online.next(cpu + 1)) {
+      if (s.rqs[cpu]!.curr === s.rqs[cpu]!.idle && s.rq_sd[cpu]) owner = cpu;
+    }
+    if (owner < 0) return;
+    s.k.sched.irq_enter(owner);
+    try {
+      for (let cpu = owner; cpu >= 0; cpu = online.next(cpu + 1)) {
+        const rq = s.rqs[cpu]!;
+        if (rq.curr !== rq.idle || !s.rq_sd[cpu] || this.next_balance[cpu]! > s.jiffies()) continue;
+        this.rebalance_domains(cpu, "CPU_IDLE");
+        if (this.nr_pullable_rqs === 0) break;
+      }
+    } finally {
+      s.k.sched.irq_exit(owner);
     }
     if (this.nr_pullable_rqs > 0) this.arm_ilb();
   }
