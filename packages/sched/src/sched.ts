@@ -577,9 +577,15 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
   /** __enable_runtime(): a fresh budget, nothing charged, not throttled. */
   __enable_runtime(cpu: number): void {
     const rt_rq = this.rt_rqs[cpu]!;
+    const was_throttled = rt_rq.rt_throttled;
     rt_rq.rt_runtime = this.rt_runtime;
     rt_rq.rt_time = 0;
     rt_rq.rt_throttled = false;
+    if (was_throttled) {
+      if (this.trace.enabled) this.trace.emit("sched_rt_unthrottle", cpu, { rt_time: 0, rt_runtime: rt_rq.rt_runtime });
+      // The RT class may run again at once (a domain rebuild does this mid-hotplug).
+      if (rt_rq.rt_nr_running) this.resched_curr(this.rqs[cpu]!);
+    }
   }
 
   /** set_rq_online(): into rd->online; rq_online_rt (__enable_runtime, cpupri). */
