@@ -20,7 +20,7 @@ import { sched_explainer } from "./explain.js";
 import { CfsRq, RtRq, RUNTIME_INF } from "./rq.js";
 import type { SchedClass, SchedCore } from "./sched_class.js";
 import {
-  build_cpu_domains,
+  build_sched_domains,
   check_topology,
   default_topology,
   RootDomain,
@@ -221,6 +221,9 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
 
   /** schedule(): prev's class pre_schedule (RT pull), then idle_balance if nothing is left. */
   protected override pre_schedule(rq: CpuExec, prev: TaskStruct): void {
+    const pull = prev !== rq.idle && rt_policy(prev.policy);
+    const idle = this.rq_sd[rq.cpu] !== null && this.nr_running(rq.cpu) === 0;
+    if (!pull && !idle) return;
     const ctx = this.engine.ctx;
     const saved_cpu = ctx.cpu;
     const saved_task = ctx.task;
@@ -228,7 +231,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     ctx.cpu = rq.cpu;
     ctx.task = prev;
     try {
-      if (prev !== rq.idle) this.sched_class(prev).pre_schedule(rq, prev);
+      if (pull) this.rt_class.pre_schedule(rq, prev);
       if (this.nr_running(rq.cpu) === 0 && this.rq_sd[rq.cpu]) this.fair_class.idle_balance(rq.cpu);
     } finally {
       ctx.cpu = saved_cpu;
@@ -237,6 +240,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
   }
 
   protected override post_schedule(rq: CpuExec): void {
+    if (!this.rt_class.post_schedule_pending(rq.cpu)) return;
     const ctx = this.engine.ctx;
     const saved_cpu = ctx.cpu;
     const saved_task = ctx.task;
@@ -269,6 +273,17 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
 
   jiffies(): number {
     return Math.floor(this.engine.now / this.tick_ns);
+  }
+
+  /** The hotplug service, looked up once it exists (the kernel record resolves it at each use). */
+  private hp: Kernel["hotplug"] | null = null;
+
+  cpu_online_mask(): CpuMask {
+    return (this.hp ??= this.k.hotplug).cpu_online_mask;
+  }
+
+  cpu_active_mask(): CpuMask {
+    return (this.hp ??= this.k.hotplug).cpu_active_mask;
   }
 
   /** active_load_balance(): the migration thread's part of active balancing. */
@@ -631,19 +646,22 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     this.rq_sd[cpu] = sd;
   }
 
+  /** Root domains left with no CPU (free_rootdomain), kept for reuse: a hotplug-heavy run builds one per operation. */
+  private readonly free_rds: RootDomain[] = [];
+
   /** __build_sched_domains(): one new root domain, and each CPU's domains, for `cpu_map`. */
   private build_sched_domains(cpu_map: CpuMask): void {
-    const rd = new RootDomain(this.nr_cpu_ids);
-    const j = this.jiffies();
-    for (let i = cpu_map.first(); i >= 0; i = cpu_map.next(i + 1)) {
-      const sd = build_cpu_domains(this.params.topology, cpu_map, i, this.nr_cpu_ids, j);
-      this.cpu_attach_domain(sd, rd, i);
-    }
+    const rd = this.free_rds.pop() ?? new RootDomain(this.nr_cpu_ids);
+    BUG_ON(!rd.span.is_empty() || rd.rto_count !== 0, "a reused root domain still has CPUs");
+    const sds = build_sched_domains(this.params.topology, cpu_map, this.nr_cpu_ids, this.jiffies());
+    for (let i = cpu_map.first(); i >= 0; i = cpu_map.next(i + 1)) this.cpu_attach_domain(sds[i] ?? null, rd, i);
   }
 
   /** detach_destroy_domains(): every CPU of the old partition to the NULL domain of def_root_domain. */
   private detach_destroy_domains(cpu_map: CpuMask): void {
+    const old = this.rq_rd[cpu_map.first()];
     for (let i = cpu_map.first(); i >= 0; i = cpu_map.next(i + 1)) this.cpu_attach_domain(null, this.def_root_domain, i);
+    if (old && old !== this.def_root_domain && old.span.is_empty()) this.free_rds.push(old);
   }
 
   /** arch_init_sched_domains(cpu_active_mask), from sched_init_smp(). */

@@ -64,6 +64,8 @@ export interface SchedCore {
   select_fallback_rq(cpu: number, p: TaskStruct): number;
   /** jiffies */
   jiffies(): number;
+  cpu_online_mask(): CpuMask;
+  cpu_active_mask(): CpuMask;
   /** rq->migration_thread, woken for active balancing. */
   readonly migration_thread: (TaskStruct | null)[];
   wake_up_process(p: TaskStruct): boolean;

@@ -97,11 +97,16 @@ export class SchedDomain {
   last_balance = 0;
   nr_balance_failed = 0;
 
+  /** Every group is one CPU: load_balance() may skip a balance that cannot find a busiest group. */
+  readonly single_cpu_groups: boolean;
+
   constructor(
     readonly level: SdLevel,
     readonly span: CpuMask,
-    /** The local group first, as build_sched_groups links them from the CPU's own. */
-    readonly groups: SchedGroup[],
+    /** The level's groups, shared by the CPUs of the span, in CPU order. */
+    readonly groups: readonly SchedGroup[],
+    /** sd->groups: this CPU's own group; the kernel's walks start there. */
+    readonly first_group: number,
     jiffies: number,
   ) {
     const init = SD_INIT[level];
@@ -118,6 +123,7 @@ export class SchedDomain {
     this.smt_gain = init.smt_gain;
     this.flags = init.flags;
     this.last_balance = jiffies;
+    this.single_cpu_groups = groups.every((g) => g.cpus.weight() === 1);
   }
 }
 
@@ -148,34 +154,40 @@ export function check_topology(t: Topology, cpus: number): void {
   if (n !== cpus) BUG(`topology ${t.packages}x${t.cores_per_package}x${t.threads_per_core} has ${n} CPUs, not ${cpus}`);
 }
 
-/** cpu_smt_mask(), cpu_coregroup_mask() and the node's span, of one CPU and one level. */
-function level_span(t: Topology, level: SdLevel, cpu: number, nr: number): CpuMask {
+/** cpu_smt_mask(), cpu_coregroup_mask() and the node's span: the block of CPUs of one level around `cpu`. */
+function level_block(t: Topology, level: SdLevel, cpu: number, nr: number): { first: number; per: number } {
   const per = level === "SIBLING" ? t.threads_per_core : level === "MC" ? t.threads_per_core * t.cores_per_package : nr;
-  const first = Math.floor(cpu / per) * per;
+  return { first: Math.floor(cpu / per) * per, per };
+}
+
+function level_span(t: Topology, level: SdLevel, cpu: number, nr: number, cpu_map: CpuMask): CpuMask {
+  const { first, per } = level_block(t, level, cpu, nr);
   const m = new CpuMask();
-  for (let c = first; c < first + per; c++) m.set_cpu(c);
+  for (let c = first; c < first + per && c < nr; c++) if (cpu_map.test_cpu(c)) m.set_cpu(c);
   return m;
 }
 
 const CHILD: Readonly<Record<SdLevel, SdLevel | null>> = { SIBLING: null, MC: "SIBLING", CPU: "MC" };
 
 /**
- * build_sched_groups(): a level's groups are the child level's spans; the
- * SIBLING level's are single CPUs. Each group holds CPUs of cpu_map only.
+ * build_sched_groups(): a level's groups are the child level's spans (the
+ * SIBLING level's are single CPUs), in CPU order, each with the power of
+ * its CPUs. All the CPUs of the span share them, as the kernel's circular
+ * list is shared; each domain starts at its own group.
  */
-function build_groups(t: Topology, level: SdLevel, span: CpuMask, cpu: number, nr: number): SchedGroup[] {
+function build_groups(t: Topology, level: SdLevel, span: CpuMask, nr: number, cpu_map: CpuMask, power: readonly number[]): SchedGroup[] {
   const child = CHILD[level];
   const groups: SchedGroup[] = [];
   const seen = new CpuMask();
-  // The list starts at the CPU's own group, as the kernel's circular list does from sd->groups.
-  const order = span.to_list();
-  const start = order.indexOf(cpu);
-  for (let k = 0; k < order.length; k++) {
-    const c = order[(start + k) % order.length]!;
+  for (let c = span.first(); c >= 0; c = span.next(c + 1)) {
     if (seen.test_cpu(c)) continue;
-    const cpus = child === null ? CpuMask.cpumask_of(c) : level_span(t, child, c, nr).and(span);
-    for (let i = cpus.first(); i >= 0; i = cpus.next(i + 1)) seen.set_cpu(i);
-    groups.push(new SchedGroup(cpus));
+    const cpus = child === null ? CpuMask.cpumask_of(c) : level_span(t, child, c, nr, cpu_map);
+    const g = new SchedGroup(cpus);
+    for (let i = cpus.first(); i >= 0; i = cpus.next(i + 1)) {
+      seen.set_cpu(i);
+      g.cpu_power += power[i]!;
+    }
+    groups.push(g);
   }
   return groups;
 }
@@ -199,35 +211,60 @@ function sd_parent_degenerate(sd: SchedDomain, parent: SchedDomain): boolean {
   return (~sd.flags & pflags) === 0;
 }
 
-/** update_cpu_power(): SMT siblings share smt_gain; RT time is not taken off (README). */
-function cpu_power(sd: SchedDomain | null): number {
-  if (sd && sd.flags & SD_SHARE_CPUPOWER) {
-    const w = sd.span.weight();
-    if (w > 1) return Math.floor((SCHED_LOAD_SCALE * Math.floor(sd.smt_gain / w)) / SCHED_LOAD_SCALE);
+/**
+ * update_cpu_power() of each CPU: SCHED_LOAD_SCALE, shared as smt_gain
+ * among the SMT siblings in cpu_map; RT time is not taken off (README).
+ */
+function cpu_powers(t: Topology, cpu_map: CpuMask, nr: number): number[] {
+  const power: number[] = [];
+  for (let c = 0; c < nr; c++) {
+    const w = level_span(t, "SIBLING", c, nr, cpu_map).weight();
+    power.push(w > 1 ? Math.floor(SD_INIT.SIBLING.smt_gain / w) : SCHED_LOAD_SCALE);
   }
-  return SCHED_LOAD_SCALE;
+  return power;
 }
 
 /**
- * __build_sched_domains() for one CPU of `cpu_map`: SIBLING, MC and CPU
- * levels, each spanning its part of cpu_map, groups' power summed from the
- * CPUs below, then cpu_attach_domain()'s removal of degenerate levels.
- * Returns the lowest remaining domain (rq->sd), or null.
+ * __build_sched_domains(): for every CPU of `cpu_map`, SIBLING, MC and CPU
+ * levels, each spanning its part of cpu_map, then cpu_attach_domain()'s
+ * removal of degenerate levels. Returns each CPU's lowest remaining domain
+ * (rq->sd), null for a CPU outside cpu_map or with none left.
  */
-export function build_cpu_domains(t: Topology, cpu_map: CpuMask, cpu: number, nr: number, jiffies: number): SchedDomain | null {
-  let child: SchedDomain | null = null;
-  let sibling: SchedDomain | null = null;
+export function build_sched_domains(t: Topology, cpu_map: CpuMask, nr: number, jiffies: number): (SchedDomain | null)[] {
+  const power = cpu_powers(t, cpu_map, nr);
+  const out: (SchedDomain | null)[] = new Array<SchedDomain | null>(nr).fill(null);
+  const bottoms: (SchedDomain | null)[] = new Array<SchedDomain | null>(nr).fill(null);
   for (const level of ["SIBLING", "MC", "CPU"] as const) {
-    const span = level_span(t, level, cpu, nr).and(cpu_map);
-    const sd = new SchedDomain(level, span, build_groups(t, level, span, cpu, nr), jiffies);
-    if (level === "SIBLING") sibling = sd;
-    sd.child = child;
-    if (child) child.parent = sd;
-    child = sd;
+    // One span and one group list per block of the level.
+    const blocks = new Map<number, { span: CpuMask; groups: SchedGroup[] }>();
+    for (let cpu = cpu_map.first(); cpu >= 0; cpu = cpu_map.next(cpu + 1)) {
+      const { first } = level_block(t, level, cpu, nr);
+      let b = blocks.get(first);
+      if (!b) {
+        const span = level_span(t, level, cpu, nr, cpu_map);
+        b = { span, groups: build_groups(t, level, span, nr, cpu_map, power) };
+        blocks.set(first, b);
+      }
+      const local = b.groups.findIndex((g) => g.cpus.test_cpu(cpu));
+      const sd = new SchedDomain(level, b.span, b.groups, local, jiffies);
+      const child = bottoms[cpu] ?? null;
+      if (level === "SIBLING") bottoms[cpu] = sd;
+      else {
+        let top = child;
+        while (top && top.parent) top = top.parent;
+        if (top) {
+          top.parent = sd;
+          sd.child = top;
+        }
+      }
+    }
   }
-  let bottom: SchedDomain | null = sibling;
-  set_group_power(bottom, t, cpu_map, nr);
-  // cpu_attach_domain(): drop degenerate parents, then a degenerate base.
+  for (let cpu = cpu_map.first(); cpu >= 0; cpu = cpu_map.next(cpu + 1)) out[cpu] = drop_degenerate(bottoms[cpu] ?? null);
+  return out;
+}
+
+/** cpu_attach_domain(): drop degenerate parents, then a degenerate base. */
+function drop_degenerate(bottom: SchedDomain | null): SchedDomain | null {
   for (let tmp = bottom; tmp; ) {
     const parent: SchedDomain | null = tmp.parent;
     if (!parent) break;
@@ -243,18 +280,4 @@ export function build_cpu_domains(t: Topology, cpu_map: CpuMask, cpu: number, nr
     if (bottom) bottom.child = null;
   }
   return bottom;
-}
-
-/** init_sched_groups_power(): a group's power is the sum of its CPUs' power. */
-function set_group_power(bottom: SchedDomain | null, t: Topology, cpu_map: CpuMask, nr: number): void {
-  for (let sd = bottom; sd; sd = sd.parent) {
-    for (const g of sd.groups) {
-      let power = 0;
-      for (let c = g.cpus.first(); c >= 0; c = g.cpus.next(c + 1)) {
-        const smt = new SchedDomain("SIBLING", level_span(t, "SIBLING", c, nr).and(cpu_map), [], 0);
-        power += cpu_power(smt);
-      }
-      g.cpu_power = power;
-    }
-  }
 }

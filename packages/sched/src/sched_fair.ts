@@ -1,7 +1,7 @@
-import { rt_policy, SimEvent, type CpuExec, type CpuMask, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
+import { CpuMask, rt_policy, SimEvent, type CpuExec, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
 import type { SchedClass, SchedCore } from "./sched_class.js";
 import { SD_BALANCE_FORK, SD_BALANCE_NEWIDLE, SD_LOAD_BALANCE, SD_SHARE_PKG_RESOURCES, SD_WAKE_AFFINE, SCHED_LOAD_SCALE, type SchedDomain } from "./sched_domains.js";
-import { find_busiest_group, find_busiest_queue, type LbEnv } from "./sched_fair_lb.js";
+import { find_busiest_group, find_busiest_queue, get_sd_load_idx, new_sd_lb_stats, new_sg_lb_stats, type LbEnv } from "./sched_fair_lb.js";
 
 /** CPU_LOAD_IDX_MAX */
 const CPU_LOAD_IDX_MAX = 5;
@@ -11,9 +11,9 @@ export const SCHED_MIGRATION_COST = 500_000;
 const SCHED_NR_MIGRATE = 32;
 /** MAX_PINNED_INTERVAL of load_balance(), ms. */
 const MAX_PINNED_INTERVAL = 512;
-/** Past this many ticks without a change every cpu_load[] index has converged. */
-const CPU_LOAD_CATCH_UP = 256;
 
+/** move_tasks() pulled nothing because no task may run here. */
+const ALL_PINNED = -1;
 const MIGRATE_NOT_ALLOWED = 0;
 const MIGRATE_NOT_NOW = 1;
 const MIGRATE_OK = 2;
@@ -49,7 +49,15 @@ export class FairSchedClass implements SchedClass {
   /** CPUs with more than one task, one of them fair: what an idle CPU could pull. */
   private nr_pullable_rqs = 0;
   private readonly pullable: boolean[] = [];
+  /** The weighted load of each pullable CPU (-1: not pullable), and how many CPUs have each. */
+  private readonly pullable_load: number[] = [];
+  private readonly pullable_loads = new Map<number, number>();
+  /** CPUs whose tick is stopped (idle under NO_HZ). */
+  private readonly idle_cpus: CpuMask;
   readonly env: LbEnv;
+  /** load_balance_tmpmask */
+  private readonly lb_cpus = new CpuMask();
+  private readonly balance = { ok: true };
 
   constructor(private readonly s: SchedCore) {
     for (let c = 0; c < s.nr_cpu_ids; c++) {
@@ -62,15 +70,20 @@ export class FairSchedClass implements SchedClass {
       this.active_balance.push(false);
       this.push_cpu.push(0);
       this.pullable.push(false);
+      this.pullable_load.push(-1);
       const cpu = c;
       this.balance_ev.push(new SimEvent(`sched_softirq/${c}`, () => this.run_rebalance_domains(cpu)));
     }
     this.ilb_ev = new SimEvent("nohz_ilb", () => this.run_ilb());
+    this.idle_cpus = CpuMask.first_n(s.nr_cpu_ids);
     this.env = {
       s,
       source_load: (cpu, idx) => this.source_load(cpu, idx),
       target_load: (cpu, idx) => this.target_load(cpu, idx),
       cpu_avg_load_per_task: (cpu) => this.cpu_avg_load_per_task(cpu),
+      sds: new_sd_lb_stats(),
+      sgs: new_sg_lb_stats(),
+      imbalance: 0,
     };
   }
 
@@ -153,19 +166,20 @@ export class FairSchedClass implements SchedClass {
    */
   update_cpu_load(cpu: number): void {
     const j = this.s.jiffies();
-    let n = j - this.load_jiffy[cpu]!;
+    const n = j - this.load_jiffy[cpu]!;
     this.load_jiffy[cpu] = j;
     if (n <= 0 || !this.ticking[cpu]) return;
-    if (n > CPU_LOAD_CATCH_UP) n = CPU_LOAD_CATCH_UP;
     const this_load = this.weighted_cpuload(cpu);
     const load = this.cpu_load[cpu]!;
-    for (; n > 0; n--) {
-      for (let i = 0, scale = 1; i < CPU_LOAD_IDX_MAX; i++, scale += scale) {
-        const old_load = load[i]!;
+    // Index by index: once an index equals the load, further ticks keep it there.
+    for (let i = 0, scale = 1; i < CPU_LOAD_IDX_MAX; i++, scale += scale) {
+      let old_load = load[i]!;
+      for (let k = n; k > 0 && old_load !== this_load; k--) {
         let new_load = this_load;
         if (new_load > old_load) new_load += scale - 1;
-        load[i] = Math.floor((old_load * (scale - 1) + new_load) / scale);
+        old_load = Math.floor((old_load * (scale - 1) + new_load) / scale);
       }
+      load[i] = old_load;
     }
   }
 
@@ -290,7 +304,9 @@ export class FairSchedClass implements SchedClass {
     let min_load = Number.POSITIVE_INFINITY;
     let this_load = 0;
     const imbalance = 100 + Math.floor((sd.imbalance_pct - 100) / 2);
-    for (const group of sd.groups) {
+    const groups = sd.groups;
+    for (let k = 0; k < groups.length; k++) {
+      const group = groups[(sd.first_group + k) % groups.length]!;
       if (!group.cpus.intersects(p.cpus_allowed)) continue;
       const local = group.cpus.test_cpu(this_cpu);
       let avg_load = 0;
@@ -334,6 +350,8 @@ export class FairSchedClass implements SchedClass {
     if (busy === this.ticking[cpu]) return;
     this.update_cpu_load(cpu);
     this.ticking[cpu] = busy;
+    if (busy) this.idle_cpus.clear_cpu(cpu);
+    else this.idle_cpus.set_cpu(cpu);
     const ev = this.balance_ev[cpu]!;
     if (busy) this.arm_balance(cpu);
     else if (ev.queued) this.s.engine.cancel(ev);
@@ -350,23 +368,50 @@ export class FairSchedClass implements SchedClass {
   /** After an enqueue or dequeue: whether this CPU now has something an idle CPU could pull. */
   nr_running_changed(cpu: number): void {
     const pullable = this.s.nr_running(cpu) >= 2 && this.s.cfs_rqs[cpu]!.nr_running >= 1 && this.s.rq_online[cpu]!;
+    const load = pullable ? this.weighted_cpuload(cpu) : -1;
+    const old = this.pullable_load[cpu]!;
+    if (load !== old) {
+      const m = this.pullable_loads;
+      if (old >= 0) {
+        const n = m.get(old)! - 1;
+        if (n === 0) m.delete(old);
+        else m.set(old, n);
+      }
+      if (load >= 0) m.set(load, (m.get(load) ?? 0) + 1);
+      this.pullable_load[cpu] = load;
+    }
     if (pullable === this.pullable[cpu]) return;
     this.pullable[cpu] = pullable;
     this.nr_pullable_rqs += pullable ? 1 : -1;
     if (pullable && !this.ilb_ev.queued) this.arm_ilb();
   }
 
+  /** The highest weighted load of a CPU an idle or busy CPU could pull from (0: none). */
+  private max_pullable_load(): number {
+    let max = 0;
+    for (const load of this.pullable_loads.keys()) if (load > max) max = load;
+    return max;
+  }
+
   /** run_rebalance_domains() on a busy CPU's tick (SCHED_SOFTIRQ, in interrupt context there). */
   private run_rebalance_domains(cpu: number): void {
     const rq = this.s.rqs[cpu]!;
     if (rq.curr === rq.idle || !this.s.rq_sd[cpu]) return;
-    const sched = this.s.k.sched;
-    sched.irq_enter(cpu);
+    const ctx = this.s.engine.ctx;
+    const saved_cpu = ctx.cpu;
+    const saved_task = ctx.task;
+    // SCHED_SOFTIRQ on `cpu`. It charges no time: the model's accounting is
+    // exact at every scheduling point, so the balance changes nothing else.
+    ctx.cpu = cpu;
+    ctx.task = rq.curr;
+    ctx.irq++;
     try {
       this.update_cpu_load(cpu);
       this.rebalance_domains(cpu, "CPU_NOT_IDLE");
     } finally {
-      sched.irq_exit(cpu);
+      ctx.irq--;
+      ctx.cpu = saved_cpu;
+      ctx.task = saved_task;
     }
     this.arm_balance(cpu);
   }
@@ -380,34 +425,41 @@ export class FairSchedClass implements SchedClass {
   private run_ilb(): void {
     const s = this.s;
     if (this.nr_pullable_rqs === 0) return;
-    const online = s.k.hotplug.cpu_online_mask;
+    const online = s.cpu_online_mask();
+    const idle = this.idle_cpus;
     // The owner: the first idle CPU; its softirq balances the others too.
     let owner = -1;
-    for (let cpu = online.first(); cpu >= 0 && owner < 0; cpu = online.next(cpu + 1)) {
-      if (s.rqs[cpu]!.curr === s.rqs[cpu]!.idle && s.rq_sd[cpu]) owner = cpu;
+    for (let cpu = idle.first(); cpu >= 0 && owner < 0; cpu = idle.next(cpu + 1)) {
+      if (online.test_cpu(cpu) && s.rq_sd[cpu]) owner = cpu;
     }
     if (owner < 0) return;
-    s.k.sched.irq_enter(owner);
+    const ctx = s.engine.ctx;
+    const saved_cpu = ctx.cpu;
+    const saved_task = ctx.task;
+    ctx.cpu = owner;
+    ctx.task = s.rqs[owner]!.curr;
+    ctx.irq++;
     try {
-      for (let cpu = owner; cpu >= 0; cpu = online.next(cpu + 1)) {
-        const rq = s.rqs[cpu]!;
-        if (rq.curr !== rq.idle || !s.rq_sd[cpu] || this.next_balance[cpu]! > s.jiffies()) continue;
+      for (let cpu = owner; cpu >= 0; cpu = idle.next(cpu + 1)) {
+        if (!online.test_cpu(cpu) || !s.rq_sd[cpu] || this.next_balance[cpu]! > s.jiffies()) continue;
         this.rebalance_domains(cpu, "CPU_IDLE");
         if (this.nr_pullable_rqs === 0) break;
       }
     } finally {
-      s.k.sched.irq_exit(owner);
+      ctx.irq--;
+      ctx.cpu = saved_cpu;
+      ctx.task = saved_task;
     }
     if (this.nr_pullable_rqs > 0) this.arm_ilb();
   }
 
   private arm_ilb(): void {
     const s = this.s;
-    const online = s.k.hotplug.cpu_online_mask;
+    const online = s.cpu_online_mask();
+    const idle = this.idle_cpus;
     let next = Number.POSITIVE_INFINITY;
-    for (let cpu = online.first(); cpu >= 0; cpu = online.next(cpu + 1)) {
-      const rq = s.rqs[cpu]!;
-      if (rq.curr === rq.idle && s.rq_sd[cpu]) next = Math.min(next, this.next_balance[cpu]!);
+    for (let cpu = idle.first(); cpu >= 0; cpu = idle.next(cpu + 1)) {
+      if (online.test_cpu(cpu) && s.rq_sd[cpu]) next = Math.min(next, this.next_balance[cpu]!);
     }
     if (next === Number.POSITIVE_INFINITY) next = s.jiffies() + 1;
     s.engine.schedule(this.ilb_ev, Math.max(next, s.jiffies() + 1) * s.tick_ns);
@@ -424,7 +476,8 @@ export class FairSchedClass implements SchedClass {
     const j = s.jiffies();
     let next_balance = j + 60 * hz;
     let update_next_balance = false;
-    const balance = { ok: true };
+    const balance = this.balance;
+    balance.ok = true;
     for (let sd = s.rq_sd[cpu] ?? null; sd; sd = sd.parent) {
       if (!(sd.flags & SD_LOAD_BALANCE)) continue;
       let interval = sd.balance_interval;
@@ -459,7 +512,10 @@ export class FairSchedClass implements SchedClass {
     let pulled = false;
     for (let sd = s.rq_sd[cpu] ?? null; sd; sd = sd.parent) {
       if (!(sd.flags & SD_LOAD_BALANCE)) continue;
-      if (sd.flags & SD_BALANCE_NEWIDLE) pulled = this.load_balance(cpu, sd, "CPU_NEWLY_IDLE", { ok: true });
+      if (sd.flags & SD_BALANCE_NEWIDLE) {
+        this.balance.ok = true;
+        pulled = this.load_balance(cpu, sd, "CPU_NEWLY_IDLE", this.balance);
+      }
       const interval = msecs_to_jiffies(sd.balance_interval, hz);
       if (next_balance > sd.last_balance + interval) next_balance = sd.last_balance + interval;
       if (pulled) {
@@ -477,20 +533,27 @@ export class FairSchedClass implements SchedClass {
    */
   private load_balance(this_cpu: number, sd: SchedDomain, idle: CpuIdleType, balance: { ok: boolean }): boolean {
     const s = this.s;
-    const cpus = s.k.hotplug.cpu_active_mask.clone();
+    const cpus = this.lb_cpus.copy(s.cpu_active_mask());
     let all_pinned = false;
     let active_balance = false;
     let ld_moved = false;
+    // find_busiest_group's "this_load >= max_load": with one CPU per group no
+    // group is busier than the most loaded pullable CPU (source_load never
+    // exceeds weighted_cpuload), so the answer is known without the walk.
+    if (sd.single_cpu_groups && this.target_load(this_cpu, get_sd_load_idx(sd, idle)) >= this.max_pullable_load()) {
+      return this.out_balanced(sd, false, true);
+    }
     for (;;) {
-      const fb = find_busiest_group(this.env, sd, this_cpu, idle, cpus, balance);
-      if (!balance.ok || !fb) break;
-      const busiest = find_busiest_queue(this.env, fb.group, fb.imbalance, cpus);
+      const group = find_busiest_group(this.env, sd, this_cpu, idle, cpus, balance);
+      if (!balance.ok || !group) break;
+      const imbalance = this.env.imbalance;
+      const busiest = find_busiest_queue(this.env, group, imbalance, cpus);
       if (busiest < 0) break;
       all_pinned = false;
       if (s.nr_running(busiest) > 1) {
-        const r = this.move_tasks(this_cpu, busiest, fb.imbalance, sd, idle);
-        ld_moved = r.moved;
-        all_pinned = r.all_pinned;
+        const pulled = this.move_tasks(this_cpu, busiest, imbalance, sd, idle);
+        ld_moved = pulled > 0;
+        all_pinned = pulled === ALL_PINNED;
         if (all_pinned) {
           cpus.clear_cpu(busiest);
           if (!cpus.is_empty()) continue;
@@ -540,14 +603,14 @@ export class FairSchedClass implements SchedClass {
   /**
    * move_tasks() / balance_tasks(): pull fair tasks of `busiest` that may
    * run here and are not cache-hot, while half a task's weight still fits
-   * in what is left of the imbalance.
+   * in what is left of the imbalance. Returns how many moved, or ALL_PINNED.
    */
-  private move_tasks(this_cpu: number, busiest: number, max_load_move: number, sd: SchedDomain, idle: CpuIdleType): { moved: boolean; all_pinned: boolean } {
+  private move_tasks(this_cpu: number, busiest: number, max_load_move: number, sd: SchedDomain, idle: CpuIdleType): number {
     const s = this.s;
     let rem = max_load_move;
     let pulled = 0;
     let pinned = true;
-    if (max_load_move === 0) return { moved: false, all_pinned: false };
+    if (max_load_move === 0) return 0;
     // cfs_rq->tasks: list_add() puts the newest first; ksim's array is oldest first.
     const tasks = s.cfs_rqs[busiest]!.tasks;
     let loops = 0;
@@ -566,7 +629,7 @@ export class FairSchedClass implements SchedClass {
       if (idle === "CPU_NEWLY_IDLE") break;
       if (rem <= 0) break;
     }
-    return { moved: pulled > 0, all_pinned: pinned };
+    return pulled > 0 ? pulled : pinned ? ALL_PINNED : 0;
   }
 
   /**

@@ -2,18 +2,33 @@ import type { CpuMask } from "@ksim/core";
 import type { SchedCore } from "./sched_class.js";
 import { SCHED_LOAD_SCALE, SD_PREFER_SIBLING, type SchedDomain, type SchedGroup } from "./sched_domains.js";
 
-/** What find_busiest_group needs of the fair class. */
+/** What find_busiest_group needs of the fair class, and its reused records. */
 export interface LbEnv {
   readonly s: SchedCore;
   source_load(cpu: number, idx: number): number;
   target_load(cpu: number, idx: number): number;
   cpu_avg_load_per_task(cpu: number): number;
+  readonly sds: SdLbStats;
+  readonly sgs: SgLbStats;
+  /** find_busiest_group()'s *imbalance. */
+  imbalance: number;
+}
+
+export function new_sd_lb_stats(): SdLbStats {
+  return {
+    busiest: null, this: null, total_load: 0, total_pwr: 0, avg_load: 0, this_load: 0, this_load_per_task: 0,
+    this_nr_running: 0, max_load: 0, busiest_load_per_task: 0, busiest_nr_running: 0, busiest_group_capacity: 0, group_imb: false,
+  };
+}
+
+export function new_sg_lb_stats(): SgLbStats {
+  return { avg_load: 0, group_load: 0, sum_nr_running: 0, sum_weighted_load: 0, group_capacity: 0, group_imb: false };
 }
 
 type Idle = "CPU_IDLE" | "CPU_NOT_IDLE" | "CPU_NEWLY_IDLE";
 
 /** struct sd_lb_stats */
-interface SdLbStats {
+export interface SdLbStats {
   busiest: SchedGroup | null;
   this: SchedGroup | null;
   total_load: number;
@@ -30,7 +45,7 @@ interface SdLbStats {
 }
 
 /** struct sg_lb_stats */
-interface SgLbStats {
+export interface SgLbStats {
   avg_load: number;
   group_load: number;
   sum_nr_running: number;
@@ -40,7 +55,7 @@ interface SgLbStats {
 }
 
 /** get_sd_load_idx() */
-function get_sd_load_idx(sd: SchedDomain, idle: Idle): number {
+export function get_sd_load_idx(sd: SchedDomain, idle: Idle): number {
   if (idle === "CPU_NOT_IDLE") return sd.busy_idx;
   if (idle === "CPU_NEWLY_IDLE") return sd.newidle_idx;
   return sd.idle_idx;
@@ -55,7 +70,9 @@ const div_round_closest = (a: number, b: number): number => Math.floor((a + Math
  */
 function update_sg_lb_stats(env: LbEnv, group: SchedGroup, this_cpu: number, idle: Idle, load_idx: number, local: boolean, cpus: CpuMask, balance: { ok: boolean }): SgLbStats | null {
   const s = env.s;
-  const sgs: SgLbStats = { avg_load: 0, group_load: 0, sum_nr_running: 0, sum_weighted_load: 0, group_capacity: 0, group_imb: false };
+  const sgs = env.sgs;
+  sgs.avg_load = sgs.group_load = sgs.sum_nr_running = sgs.sum_weighted_load = sgs.group_capacity = 0;
+  sgs.group_imb = false;
   let max_cpu_load = 0;
   let min_cpu_load = Number.POSITIVE_INFINITY;
   let balance_cpu = local ? group.cpus.first() : -1;
@@ -92,13 +109,16 @@ function update_sg_lb_stats(env: LbEnv, group: SchedGroup, this_cpu: number, idl
 
 /** update_sd_lb_stats(): the local group and the busiest overloaded one. */
 function update_sd_lb_stats(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask, balance: { ok: boolean }): SdLbStats | null {
-  const sds: SdLbStats = {
-    busiest: null, this: null, total_load: 0, total_pwr: 0, avg_load: 0, this_load: 0, this_load_per_task: 0,
-    this_nr_running: 0, max_load: 0, busiest_load_per_task: 0, busiest_nr_running: 0, busiest_group_capacity: 0, group_imb: false,
-  };
+  const sds = env.sds;
+  sds.busiest = sds.this = null;
+  sds.total_load = sds.total_pwr = sds.avg_load = sds.this_load = sds.this_load_per_task = sds.this_nr_running = 0;
+  sds.max_load = sds.busiest_load_per_task = sds.busiest_nr_running = sds.busiest_group_capacity = 0;
+  sds.group_imb = false;
   const prefer_sibling = sd.child !== null && (sd.child.flags & SD_PREFER_SIBLING) !== 0;
   const load_idx = get_sd_load_idx(sd, idle);
-  for (const group of sd.groups) {
+  const groups = sd.groups;
+  for (let k = 0; k < groups.length; k++) {
+    const group = groups[(sd.first_group + k) % groups.length]!;
     const local = group.cpus.test_cpu(this_cpu);
     const sgs = update_sg_lb_stats(env, group, this_cpu, idle, load_idx, local, cpus, balance);
     if (sgs === null) return null;
@@ -175,7 +195,7 @@ function calculate_imbalance(env: LbEnv, sds: SdLbStats, this_cpu: number): numb
  * or null when this CPU's group is not below the average by more than
  * imbalance_pct (or another CPU balances this level).
  */
-export function find_busiest_group(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask, balance: { ok: boolean }): { group: SchedGroup; imbalance: number } | null {
+export function find_busiest_group(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask, balance: { ok: boolean }): SchedGroup | null {
   const sds = update_sd_lb_stats(env, sd, this_cpu, idle, cpus, balance);
   if (sds === null || !balance.ok) return null;
   if (!sds.busiest || sds.busiest_nr_running === 0) return null;
@@ -183,7 +203,8 @@ export function find_busiest_group(env: LbEnv, sd: SchedDomain, this_cpu: number
   sds.avg_load = Math.floor((SCHED_LOAD_SCALE * sds.total_load) / sds.total_pwr);
   if (sds.this_load >= sds.avg_load) return null;
   if (100 * sds.max_load <= sd.imbalance_pct * sds.this_load) return null;
-  return { group: sds.busiest, imbalance: calculate_imbalance(env, sds, this_cpu) };
+  env.imbalance = calculate_imbalance(env, sds, this_cpu);
+  return sds.busiest;
 }
 
 /** find_busiest_queue(): the CPU of the group with the most weighted load per power. */

@@ -114,6 +114,11 @@ export class RtSchedClass implements SchedClass {
     if (rt_task(prev) && this.s.rt_rqs[rq.cpu]!.highest_prio_curr > prev.prio) this.pull_rt_task(rq.cpu);
   }
 
+  /** rq->post_schedule */
+  post_schedule_pending(cpu: number): boolean {
+    return this.post_schedule_due[cpu]!;
+  }
+
   /** post_schedule() -> post_schedule_rt(): push what the switch left queued. */
   post_schedule(rq: CpuExec): void {
     if (!this.post_schedule_due[rq.cpu]) return;
