@@ -162,11 +162,11 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
   // ---- policy hooks --------------------------------------------------------
 
   protected cpu_online(cpu: number): boolean {
-    return this.k.hotplug.cpu_online(cpu);
+    return this.cpu_online_mask().test_cpu(cpu);
   }
 
   protected override cpu_active(cpu: number): boolean {
-    return this.k.hotplug.cpu_active(cpu);
+    return this.cpu_active_mask().test_cpu(cpu);
   }
 
   protected override task_created(p: TaskStruct): void {
@@ -195,7 +195,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
 
   /** pick_next_task(): each class in turn, highest first. */
   protected pick_next_task(rq: CpuExec): TaskStruct | null {
-    if (!this.k.hotplug.cpu_online(rq.cpu)) return null;
+    if (!this.cpu_online_mask().test_cpu(rq.cpu)) return null;
     return this.rt_class.pick_next_task(rq) ?? this.fair_class.pick_next_task(rq);
   }
 
@@ -299,7 +299,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
    */
   protected select_task_rq(p: TaskStruct, this_cpu: number, sd_flag: SelectTaskRqReason = "wake"): number {
     const cpu = this.sched_class(p).select_task_rq(p, this_cpu, sd_flag);
-    if (!p.cpus_allowed.test_cpu(cpu) || !this.k.hotplug.cpu_online(cpu)) return this.select_fallback_rq(p.cpu, p);
+    if (!p.cpus_allowed.test_cpu(cpu) || !this.cpu_online_mask().test_cpu(cpu)) return this.select_fallback_rq(p.cpu, p);
     return cpu;
   }
 
@@ -326,7 +326,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
    * first active one.
    */
   select_fallback_rq(_cpu: number, p: TaskStruct): number {
-    const active = this.k.hotplug.cpu_active_mask;
+    const active = this.cpu_active_mask();
     const dest = p.cpus_allowed.first_and(active);
     if (dest >= 0) return dest;
     p.cpus_allowed = CpuMask.first_n(this.nr_cpu_ids);
@@ -472,7 +472,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
   private do_sched_rt_period_timer(overrun: number): boolean {
     if (!this.rt_bandwidth_enabled || this.rt_runtime === RUNTIME_INF) return true;
     let idle = true;
-    const online = this.k.hotplug.cpu_online_mask;
+    const online = this.cpu_online_mask();
     for (let i = online.first(); i >= 0; i = online.next(i + 1)) {
       const rt_rq = this.rt_rqs[i]!;
       this.sync_remote(i);
