@@ -136,7 +136,7 @@ export class FairSchedClass implements SchedClass {
   task_woken(rq: CpuExec): void {
     const cpu = rq.cpu;
     if (this.idle_stamp[cpu]) {
-      const delta = this.s.engine.now - this.idle_stamp[cpu]!;
+      const delta = this.s.engine.now - this.idle_stamp[cpu];
       const max = 2 * SCHED_MIGRATION_COST;
       if (delta > max) this.avg_idle[cpu] = max;
       else this.avg_idle[cpu]! += Math.trunc((delta - this.avg_idle[cpu]!) / 8);
