@@ -52,6 +52,8 @@ export class FairSchedClass implements SchedClass {
   /** The weighted load of each pullable CPU (-1: not pullable), and how many CPUs have each. */
   private readonly pullable_load: number[] = [];
   private readonly pullable_loads = new Map<number, number>();
+  /** The largest key of pullable_loads, recomputed after a change (-1: stale). */
+  private max_pullable = 0;
   /** CPUs whose tick is stopped (idle under NO_HZ). */
   private readonly idle_cpus: CpuMask;
   readonly env: LbEnv;
@@ -379,6 +381,7 @@ export class FairSchedClass implements SchedClass {
       }
       if (load >= 0) m.set(load, (m.get(load) ?? 0) + 1);
       this.pullable_load[cpu] = load;
+      this.max_pullable = -1;
     }
     if (pullable === this.pullable[cpu]) return;
     this.pullable[cpu] = pullable;
@@ -388,9 +391,14 @@ export class FairSchedClass implements SchedClass {
 
   /** The highest weighted load of a CPU an idle or busy CPU could pull from (0: none). */
   private max_pullable_load(): number {
-    let max = 0;
-    for (const load of this.pullable_loads.keys()) if (load > max) max = load;
-    return max;
+    if (this.max_pullable < 0) {
+      let max = 0;
+      this.pullable_loads.forEach((_n, load) => {
+        if (load > max) max = load;
+      });
+      this.max_pullable = max;
+    }
+    return this.max_pullable;
   }
 
   /** run_rebalance_domains() on a busy CPU's tick (SCHED_SOFTIRQ, in interrupt context there). */
@@ -533,16 +541,16 @@ export class FairSchedClass implements SchedClass {
    */
   private load_balance(this_cpu: number, sd: SchedDomain, idle: CpuIdleType, balance: { ok: boolean }): boolean {
     const s = this.s;
-    const cpus = this.lb_cpus.copy(s.cpu_active_mask());
-    let all_pinned = false;
-    let active_balance = false;
-    let ld_moved = false;
     // find_busiest_group's "this_load >= max_load": with one CPU per group no
     // group is busier than the most loaded pullable CPU (source_load never
     // exceeds weighted_cpuload), so the answer is known without the walk.
     if (sd.single_cpu_groups && this.target_load(this_cpu, get_sd_load_idx(sd, idle)) >= this.max_pullable_load()) {
       return this.out_balanced(sd, false, true);
     }
+    const cpus = this.lb_cpus.copy(s.cpu_active_mask());
+    let all_pinned = false;
+    let active_balance = false;
+    let ld_moved = false;
     for (;;) {
       const group = find_busiest_group(this.env, sd, this_cpu, idle, cpus, balance);
       if (!balance.ok || !group) break;
