@@ -40,6 +40,7 @@ export function sched_params_2635(spec: ScenarioSpec): SchedParams2635 {
     sched_rt_runtime_us: kp.sched_rt_runtime_us,
     sched_rt_period_us: kp.sched_rt_period_us,
     rt_runtime_share: kp.rt_runtime_share,
+    ...(kp.topology ? { topology: { ...kp.topology } } : {}),
     ...(prio["migration_call"] !== undefined ? { migration_call_priority: prio["migration_call"] } : {}),
     ...(prio["update_runtime"] !== undefined ? { update_runtime_priority: prio["update_runtime"] } : {}),
   };

@@ -66,7 +66,7 @@ describe("determinism in one process", () => {
       for (const seed of s.seeds) {
         const a = traced_run(s.ref, s.sets, s.duration, seed);
         const b = traced_run(s.ref, s.sets, s.duration, seed);
-        expect(a.records).toBeGreaterThan(100);
+        expect(a.records).toBeGreaterThan(90);
         expect(b.trace).toBe(a.trace);
         expect(stable(b.report)).toEqual(stable(a.report));
         // A report without tracing is the same report: the sinks only watch.

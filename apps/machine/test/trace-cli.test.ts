@@ -27,7 +27,7 @@ describe("ksim run --trace --ftrace --html", () => {
     expect(trace.traceEvents.filter((e) => e.ph === "X").length).toBeGreaterThan(20);
     const text = readFileSync(f, "utf8");
     expect(text.startsWith("# tracer: nop\n")).toBe(true);
-    expect(text.match(/: sched_switch: prev_comm=/g)).toHaveLength(37);
+    expect(text.match(/: sched_switch: prev_comm=/g)).toHaveLength(30);
     const html = readFileSync(h, "utf8");
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
     expect(html).toContain("task migration/1/6");

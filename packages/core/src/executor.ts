@@ -45,6 +45,9 @@ export class CpuExec {
   }
 }
 
+/** Why select_task_rq() is asked: a wake-up (SD_BALANCE_WAKE) or a new task (SD_BALANCE_FORK). */
+export type SelectTaskRqReason = "wake" | "fork";
+
 /** Guard against a loop of yields in which no time passes. */
 const MAX_STEPS_WITHOUT_TIME = 100_000;
 
@@ -93,14 +96,28 @@ export abstract class ProcessExecutor implements SchedOps {
   protected abstract yield_task(rq: CpuExec, p: TaskStruct): void;
   /** A task was made runnable on rq: preempt curr if it should. */
   protected abstract check_preempt_curr(rq: CpuExec, p: TaskStruct): void;
-  /** Where a waking task goes; `this_cpu` is the waker's CPU (-1: none). */
-  protected abstract select_task_rq(p: TaskStruct, this_cpu: number): number;
+  /**
+   * Where a waking task goes; `this_cpu` is the waker's CPU (-1: none);
+   * `sd_flag` says why (SD_BALANCE_WAKE or, from wake_up_new_task, SD_BALANCE_FORK).
+   */
+  protected abstract select_task_rq(p: TaskStruct, this_cpu: number, sd_flag?: SelectTaskRqReason): number;
   /** Charge `delta` ns of CPU time to curr's class (update_curr). */
   protected update_curr_class(_rq: CpuExec, _p: TaskStruct, _delta: number): void {}
   /** An hrtick: slice ends, RT budgets run out. */
   protected task_tick(_rq: CpuExec): void {}
   /** `p` became rq's current task (set_curr_task / hrtick arming). */
   protected set_curr_task(_rq: CpuExec, _p: TaskStruct): void {}
+  /** schedule() before the pick: prev's class pre_schedule, idle_balance. */
+  protected pre_schedule(_rq: CpuExec, _prev: TaskStruct): void {}
+  /** schedule() after the switch: the new curr's class post_schedule. */
+  protected post_schedule(_rq: CpuExec): void {}
+  /** try_to_wake_up() / wake_up_new_task() after check_preempt_curr: task_woken. */
+  protected task_woken(_rq: CpuExec, _p: TaskStruct): void {}
+  /** set_cpus_allowed_ptr() writes the new mask (the RT class's set_cpus_allowed). */
+  protected set_cpus_allowed(p: TaskStruct, mask: CpuMask): void {
+    p.cpus_allowed = mask.clone();
+    p.rt.nr_cpus_allowed = mask.weight();
+  }
 
   /** SLEEP effect: wake `p` after `ns`. Override to use a real hrtimer. */
   protected start_sleep_timer(p: TaskStruct, ns: number): void {
@@ -125,6 +142,7 @@ export abstract class ProcessExecutor implements SchedOps {
     p.cpu = spec.cpu ?? (cpus.test_cpu(here) ? here : cpus.first());
     p.waker = this;
     p.body = spec.threadfn(p);
+    p.rt.nr_cpus_allowed = p.cpus_allowed.weight();
     this.tasks.push(p);
     this.task_created(p);
     return p;
@@ -202,7 +220,7 @@ export abstract class ProcessExecutor implements SchedOps {
     p.blocked_on = null;
     p.wchan = null;
     const this_cpu = this.engine.ctx.cpu;
-    const cpu = this.select_task_rq(p, this_cpu);
+    const cpu = this.select_task_rq(p, this_cpu, event === "sched_wakeup_new" ? "fork" : "wake");
     if (cpu !== p.cpu) this.set_task_cpu(p, cpu);
     p.state = "R";
     const rq = this.rq(cpu);
@@ -217,6 +235,7 @@ export abstract class ProcessExecutor implements SchedOps {
       });
     }
     this.check_preempt_curr(rq, p);
+    this.task_woken(rq, p);
     return true;
   }
 
@@ -295,7 +314,7 @@ export abstract class ProcessExecutor implements SchedOps {
       }
     }
     if (dest < 0) return -22;
-    p.cpus_allowed = mask.clone();
+    this.set_cpus_allowed(p, mask);
     if (mask.test_cpu(p.cpu)) return 0;
     if (!p.on_rq && !p.on_cpu) {
       this.set_task_cpu(p, dest);
@@ -418,10 +437,12 @@ export abstract class ProcessExecutor implements SchedOps {
         }
         prev.yielded = false;
       }
+      this.pre_schedule(rq, prev);
       const next = this.pick_next_task(rq) ?? rq.idle;
       if (next !== prev) this.context_switch(rq, prev, next);
       rq.exec_start = engine.now;
       this.set_curr_task(rq, next);
+      this.post_schedule(rq);
       if (next === rq.idle) return;
       if (next.run_remaining > 0) {
         if (next.run_remaining !== Number.POSITIVE_INFINITY) engine.schedule(rq.run_ev, engine.now + next.run_remaining);

@@ -72,6 +72,7 @@ export type {
 export {
   CpuExec,
   ProcessExecutor,
+  type SelectTaskRqReason,
 } from "./executor.js";
 
 // the event queue

@@ -46,12 +46,20 @@ export interface SchedEntity {
   prev_sum_exec_runtime: number;
   /** load.weight from the nice level (prio_to_weight). */
   weight: number;
+  /** When the task last ran (se.exec_start): task_hot() reads how long ago. */
+  exec_start: number;
 }
 
 /** sched_rt_entity: what the RT class keeps per task. */
 export interface SchedRtEntity {
   /** SCHED_RR: ns left in the current slice. */
   time_slice: number;
+  /**
+   * rt.nr_cpus_allowed: the weight of cpus_allowed as set_cpus_allowed_ptr()
+   * and kthread_bind() last wrote it. select_fallback_rq() writes
+   * cpus_allowed directly and leaves it stale, as 2.6.34 does.
+   */
+  nr_cpus_allowed: number;
 }
 
 export interface TaskSpec {
@@ -99,8 +107,9 @@ export class TaskStruct {
     sum_exec_runtime: 0,
     prev_sum_exec_runtime: 0,
     weight: 1024,
+    exec_start: 0,
   };
-  readonly rt: SchedRtEntity = { time_slice: 0 };
+  readonly rt: SchedRtEntity = { time_slice: 0, nr_cpus_allowed: 1 };
 
   /** What the task is blocked on, and in which kernel function (wchan). */
   blocked_on: Waitable | null = null;

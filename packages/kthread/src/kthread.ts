@@ -252,7 +252,9 @@ export class Kthreads implements KthreadOps {
       return;
     }
     p.cpu = cpu;
+    // kthread.c:161 sets cpus_allowed and rt.nr_cpus_allowed together.
     p.cpus_allowed = CpuMask.cpumask_of(cpu);
+    p.rt.nr_cpus_allowed = 1;
     p.flags |= PF_THREAD_BOUND;
     if (p.kthread instanceof Kthread) {
       // 3.x remembers a per-CPU thread's CPU to rebind it on unpark.

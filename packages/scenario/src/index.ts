@@ -30,6 +30,7 @@ export type {
   ScriptOp,
   StressHotplug,
   KernelParams,
+  KernelTopology,
   ScenarioSpec,
   ExploreValue,
   ExploreSweep,

@@ -260,6 +260,14 @@ const kernel = strict({
     })
     .default({})
     .meta({ description: "Registration priority overrides for built-in notifiers (built-in: migration_call 10, hrtimer_cpu_notify 0, update_runtime 0)." }),
+  topology: strict({
+    packages: int_in(1, MAX_CPUS),
+    cores_per_package: int_in(1, MAX_CPUS),
+    threads_per_core: int_in(1, MAX_CPUS),
+  })
+    .nullable()
+    .default(null)
+    .meta({ description: "The sched domains' shape; its CPUs must number kernel.cpus. Default: one package of `cpus` cores." }),
 }, "a mapping with at least `cpus`").check((ctx) => {
   const k = ctx.value;
   if (ctx.issues.length > 0) return;
@@ -273,6 +281,15 @@ const kernel = strict({
       });
       return;
     }
+  }
+  const t = k.topology;
+  if (t && t.packages * t.cores_per_package * t.threads_per_core !== k.cpus) {
+    ctx.issues.push({
+      code: "custom",
+      path: ["topology"],
+      input: t,
+      message: `expected packages x cores_per_package x threads_per_core = kernel.cpus (${k.cpus}), got ${t.packages * t.cores_per_package * t.threads_per_core}`,
+    });
   }
   if (k.sched_rt_runtime_us === 0 || k.sched_rt_runtime_us > k.sched_rt_period_us) {
     ctx.issues.push({

@@ -78,6 +78,15 @@ export interface KernelParams {
   readonly migration_thread_stop: MigrationThreadStop;
   /** Built-in notifier name -> registration priority override. */
   readonly notifier_priority: Readonly<Record<string, number>>;
+  /** The sched domains' shape; null: one package of `cpus` cores. */
+  readonly topology: KernelTopology | null;
+}
+
+/** kernel.topology: packages x cores_per_package x threads_per_core CPUs. */
+export interface KernelTopology {
+  readonly packages: number;
+  readonly cores_per_package: number;
+  readonly threads_per_core: number;
 }
 
 export interface ScenarioSpec {

@@ -72,6 +72,7 @@ describe("defaults", () => {
         hung_task_timeout_secs: 120,
         migration_thread_stop: "CPU_DEAD",
         notifier_priority: {},
+        topology: null,
       },
       notifiers: [],
       tasks: [{ comm: "task0", policy: "NORMAL", priority: 0, cpus: null, start_ns: 0, behavior: { kind: "busy" }, jitter: 0 }],
@@ -122,7 +123,7 @@ describe("defaults", () => {
 describe("bad input names the field", () => {
   it("an unknown key, listing the keys it could have been", () => {
     expect(schema_error({ kernel: { cpus: 2, cpu: 3 } })).toBe(
-      "t.yaml: kernel.cpu: unknown key (expected one of: version, cpus, hz, sched_rt_runtime_us, sched_rt_period_us, rt_runtime_share, hung_task_timeout_secs, migration_thread_stop, notifier_priority)",
+      "t.yaml: kernel.cpu: unknown key (expected one of: version, cpus, hz, sched_rt_runtime_us, sched_rt_period_us, rt_runtime_share, hung_task_timeout_secs, migration_thread_stop, notifier_priority, topology)",
     );
     expect(schema_error({ kernel: { cpus: 2 }, tasks: [HOG, { ...HOG, prio: 3 }] })).toMatch(/^t\.yaml: tasks\[1\]\.prio: unknown key/);
   });
@@ -555,6 +556,20 @@ describe("kernel.version", () => {
       ["seed-hang", "2.6.34"],
       ["seed-stress", "2.6.34"],
     ]);
+  });
+});
+
+describe("kernel.topology", () => {
+  it("is null by default and passes a shape whose CPUs number kernel.cpus", () => {
+    expect(parse_scenario({ kernel: { cpus: 4 } }, "t.yaml").kernel.topology).toBeNull();
+    const t = { packages: 2, cores_per_package: 2, threads_per_core: 2 };
+    expect(parse_scenario({ kernel: { cpus: 8, topology: t } }, "t.yaml").kernel.topology).toEqual(t);
+  });
+
+  it("names the field when the shape has another number of CPUs", () => {
+    expect(() => parse_scenario({ kernel: { cpus: 6, topology: { packages: 2, cores_per_package: 2, threads_per_core: 2 } } }, "t.yaml")).toThrow(
+      /kernel\.topology: expected packages x cores_per_package x threads_per_core = kernel\.cpus \(6\), got 8/,
+    );
   });
 });
 

@@ -1,6 +1,15 @@
 export { Scheduler, RR_TIMESLICE, type SchedParams, type MigrationThreadStop } from "./sched.js";
 export { RUNTIME_INF, RtRq, CfsRq } from "./rq.js";
-export { migration_init, migration_notifier, sched_init_smp, update_runtime_notifier } from "./migration.js";
+export {
+  cpuset_init_smp,
+  cpuset_track_online_cpus_notifier,
+  migration_init,
+  migration_notifier,
+  sched_init_smp,
+  update_runtime_notifier,
+} from "./migration.js";
+export { RootDomain, SchedDomain, SchedGroup, default_topology, type Topology, type SdLevel } from "./sched_domains.js";
+export { CpuPri } from "./cpupri.js";
 export { sched_explainer } from "./explain.js";
 export { nice_to_weight, prio_to_weight, NICE_0_LOAD } from "./weights.js";
 export {

@@ -42,6 +42,8 @@ function* migration_thread(s: Scheduler, cpu: number): KernelCall<number> {
   current().state = "S";
   while (!k.kthread.kthread_should_stop()) {
     if (!k.hotplug.cpu_online(cpu)) break;
+    // rq->active_balance: a balancing CPU asked for this CPU's running task.
+    s.active_load_balance(cpu);
     // The queue is empty: sleep until woken.
     current().wchan = "migration_thread";
     yield SCHEDULE;
@@ -125,6 +127,34 @@ export function migration_notifier(s: Scheduler): NotifierBlock {
           if (s.params.migration_thread_stop === "CPU_POST_DEAD") yield* stop_migration_thread(s, cpu);
           return NOTIFY_OK;
         default:
+          // 2.6.34's migration_call ends in "return NOTIFY_OK" for every event.
+          return NOTIFY_OK;
+      }
+    },
+  };
+}
+
+/**
+ * cpuset_track_online_cpus() (kernel/cpuset.c, CONFIG_CPUSETS): the top
+ * cpuset follows cpu_active_mask, and the scheduler rebuilds its domains:
+ * partition_sched_domains() re-attaches every active rq to a new root
+ * domain, which resets rt_time and rt_throttled on each (README).
+ */
+export function cpuset_track_online_cpus_notifier(s: Scheduler): NotifierBlock {
+  return {
+    name: "cpuset_track_online_cpus",
+    priority: 0,
+    *notifier_call(_nb, action, _cpu): KernelCall<number> {
+      switch (action) {
+        case CPU_ONLINE:
+        case CPU_ONLINE_FROZEN:
+        case CPU_DOWN_PREPARE:
+        case CPU_DOWN_PREPARE_FROZEN:
+        case CPU_DOWN_FAILED:
+        case CPU_DOWN_FAILED_FROZEN:
+          s.partition_sched_domains(s.k.hotplug.cpu_active_mask);
+          return NOTIFY_OK;
+        default:
           return NOTIFY_DONE;
       }
     },
@@ -170,7 +200,20 @@ export function* migration_init(s: Scheduler, boot_cpu: number): KernelCall {
   s.k.hotplug.register_cpu_notifier(nb);
 }
 
-/** sched_init_smp(): hotcpu_notifier(update_runtime, 0). */
+/**
+ * sched_init_smp(): arch_init_sched_domains(cpu_active_mask), then
+ * hotcpu_notifier(update_runtime, 0).
+ */
 export function sched_init_smp(s: Scheduler): void {
+  s.arch_init_sched_domains();
   s.k.hotplug.register_cpu_notifier(update_runtime_notifier(s));
+}
+
+/**
+ * cpuset_init_smp() (from do_basic_setup(), after sched_init_smp):
+ * hotcpu_notifier(cpuset_track_online_cpus, 0), so it runs after
+ * update_runtime among the priority-0 notifiers.
+ */
+export function cpuset_init_smp(s: Scheduler): void {
+  s.k.hotplug.register_cpu_notifier(cpuset_track_online_cpus_notifier(s));
 }

@@ -20,6 +20,16 @@ export class RtRq {
   /** ns this rt_rq may run per period (borrowing changes it); RUNTIME_INF when disabled. */
   rt_runtime: number;
   rt_throttled = false;
+  /** highest_prio.curr / .next: MAX_RT_PRIO when there is none. */
+  highest_prio_curr = RT_LEVELS;
+  highest_prio_next = RT_LEVELS;
+  /** Queued RT tasks, and those of them with rt.nr_cpus_allowed > 1. */
+  rt_nr_total = 0;
+  rt_nr_migratory = 0;
+  /** In rd->rto_mask: more than one RT task, one of them migratable. */
+  overloaded = false;
+  /** rt.pushable_tasks: queued, not running, migratable; by prio, FIFO among equals (a plist). */
+  readonly pushable: TaskStruct[] = [];
 
   constructor(rt_runtime: number) {
     this.rt_runtime = rt_runtime;
@@ -70,6 +80,15 @@ export class RtRq {
     if (!(this.rt_time >= 0)) return `rt_time is ${this.rt_time}`;
     if (!(this.rt_runtime >= 0)) return `rt_runtime is ${this.rt_runtime}`;
     return null;
+  }
+
+  /** sched_find_first_bit(): the highest non-empty priority, or MAX_RT_PRIO. */
+  first_prio(): number {
+    for (let w = 0; w < 4; w++) {
+      const bits = this.bitmap[w]!;
+      if (bits !== 0) return w * 32 + (31 - Math.clz32(bits & -bits));
+    }
+    return RT_LEVELS;
   }
 
   /** The first task of the highest non-empty priority, or null. */

@@ -13,10 +13,22 @@ import {
   type HrtimerRestart,
   type Kernel,
   type RtRqStats,
+  type SelectTaskRqReason,
   type TaskStruct,
 } from "@ksim/core";
 import { sched_explainer } from "./explain.js";
 import { CfsRq, RtRq, RUNTIME_INF } from "./rq.js";
+import type { SchedClass, SchedCore } from "./sched_class.js";
+import {
+  build_sched_domains,
+  check_topology,
+  default_topology,
+  RootDomain,
+  type SchedDomain,
+  type Topology,
+} from "./sched_domains.js";
+import { FairSchedClass } from "./sched_fair.js";
+import { RtSchedClass } from "./sched_rt.js";
 import { nice_to_weight } from "./weights.js";
 
 export type MigrationThreadStop = "CPU_DEAD" | "CPU_POST_DEAD";
@@ -35,6 +47,8 @@ export interface SchedParams {
   migration_call_priority?: number;
   /** Registration priority of update_runtime (default 0). */
   update_runtime_priority?: number;
+  /** The sched domains' shape (default: one package of nr_cpus cores). */
+  topology?: Topology;
 }
 
 /** DEF_TIMESLICE of SCHED_RR: 100 ms. */
@@ -45,7 +59,7 @@ export const RR_TIMESLICE = 100 * NSEC_PER_MSEC;
  * kernel/sched.c, sched_rt.c and (as far as sharing a CPU needs)
  * sched_fair.c of 2.6.34, on top of core's process-context executor.
  */
-export class Scheduler extends ProcessExecutor {
+export class Scheduler extends ProcessExecutor implements SchedCore {
   readonly params: Required<SchedParams>;
   readonly tick_ns: number;
   /** def_rt_bandwidth */
@@ -58,6 +72,17 @@ export class Scheduler extends ProcessExecutor {
   readonly rq_online: boolean[] = [];
   /** rq->migration_thread */
   readonly migration_thread: (TaskStruct | null)[] = [];
+  /** def_root_domain: where sched_init attaches every rq, and where a CPU outside every domain stays. */
+  readonly def_root_domain: RootDomain;
+  /** rq->rd */
+  readonly rq_rd: RootDomain[] = [];
+  /** rq->sd */
+  readonly rq_sd: (SchedDomain | null)[] = [];
+  /** doms_cur: the one partition ksim builds (no cpusets below the top one), or null before sched_init_smp. */
+  doms_cur: CpuMask | null = null;
+  /** The classes, highest first: rt_sched_class, fair_sched_class. */
+  readonly rt_class: RtSchedClass;
+  readonly fair_class: FairSchedClass;
 
   // CFS tunables of 2.6.34, scaled by 1 + ilog2(ncpus) as sched_init_granularity does.
   readonly sched_latency: number;
@@ -81,7 +106,9 @@ export class Scheduler extends ProcessExecutor {
       migration_thread_stop: params.migration_thread_stop ?? "CPU_DEAD",
       migration_call_priority: params.migration_call_priority ?? 10,
       update_runtime_priority: params.update_runtime_priority ?? 0,
+      topology: params.topology ?? default_topology(params.nr_cpus),
     };
+    check_topology(this.params.topology, params.nr_cpus);
     const p = this.params;
     if (p.sched_rt_runtime_us !== -1 && !(p.sched_rt_runtime_us >= 0 && p.sched_rt_runtime_us <= p.sched_rt_period_us)) {
       BUG(`sched_rt_runtime_us ${p.sched_rt_runtime_us} must be -1 or within 0..sched_rt_period_us`);
@@ -89,12 +116,19 @@ export class Scheduler extends ProcessExecutor {
     this.tick_ns = Math.round(1e9 / k.config.hz);
     this.rt_period = p.sched_rt_period_us * NSEC_PER_USEC;
     this.rt_runtime = p.sched_rt_runtime_us < 0 ? RUNTIME_INF : p.sched_rt_runtime_us * NSEC_PER_USEC;
+    this.def_root_domain = new RootDomain(p.nr_cpus);
     for (let cpu = 0; cpu < p.nr_cpus; cpu++) {
       this.rt_rqs.push(new RtRq(this.rt_runtime));
       this.cfs_rqs.push(new CfsRq());
       this.rq_online.push(false);
       this.migration_thread.push(null);
+      // sched_init(): rq_attach_root(rq, &def_root_domain) for every possible CPU.
+      this.rq_rd.push(this.def_root_domain);
+      this.def_root_domain.span.set_cpu(cpu);
+      this.rq_sd.push(null);
     }
+    this.rt_class = new RtSchedClass(this);
+    this.fair_class = new FairSchedClass(this);
     const factor = 1 + Math.floor(Math.log2(Math.min(p.nr_cpus, 8)));
     this.sched_latency = 5 * NSEC_PER_MSEC * factor;
     this.sched_min_granularity = 1 * NSEC_PER_MSEC * factor;
@@ -128,11 +162,11 @@ export class Scheduler extends ProcessExecutor {
   // ---- policy hooks --------------------------------------------------------
 
   protected cpu_online(cpu: number): boolean {
-    return this.k.hotplug.cpu_online(cpu);
+    return this.cpu_online_mask().test_cpu(cpu);
   }
 
   protected override cpu_active(cpu: number): boolean {
-    return this.k.hotplug.cpu_active(cpu);
+    return this.cpu_active_mask().test_cpu(cpu);
   }
 
   protected override task_created(p: TaskStruct): void {
@@ -144,110 +178,129 @@ export class Scheduler extends ProcessExecutor {
     this.task_created(p);
   }
 
+  /** p->sched_class */
+  protected sched_class(p: TaskStruct): SchedClass {
+    return rt_policy(p.policy) ? this.rt_class : this.fair_class;
+  }
+
   protected enqueue_task(rq: CpuExec, p: TaskStruct, wakeup: boolean): void {
-    if (rt_policy(p.policy)) {
-      this.rt_rqs[rq.cpu]!.enqueue(p);
-      // inc_rt_tasks() -> inc_rt_group() -> start_rt_bandwidth(&def_rt_bandwidth)
-      this.start_rt_bandwidth();
-    } else {
-      const cfs = this.cfs_rqs[rq.cpu]!;
-      // place_entity(): a sleeper gets at most half a latency of credit.
-      if (wakeup) p.se.vruntime = Math.max(p.se.vruntime, cfs.min_vruntime - this.sched_latency / 2);
-      else p.se.vruntime = Math.max(p.se.vruntime, cfs.min_vruntime);
-      cfs.enqueue(p);
-      // hrtick_update(): a fair curr's slice shrinks as tasks join its
-      // cfs_rq; without a re-armed tick a busy curr would keep the CPU.
-      if (rq.curr !== rq.idle && !rt_policy(rq.curr.policy)) this.hrtick_start(rq);
-    }
+    this.sched_class(p).enqueue_task(rq, p, wakeup);
+    this.fair_class.nr_running_changed(rq.cpu);
   }
 
   protected dequeue_task(rq: CpuExec, p: TaskStruct): void {
-    if (rt_policy(p.policy)) this.rt_rqs[rq.cpu]!.dequeue(p);
-    else this.cfs_rqs[rq.cpu]!.dequeue(p);
+    this.sched_class(p).dequeue_task(rq, p);
+    this.fair_class.nr_running_changed(rq.cpu);
   }
 
+  /** pick_next_task(): each class in turn, highest first. */
   protected pick_next_task(rq: CpuExec): TaskStruct | null {
-    if (!this.k.hotplug.cpu_online(rq.cpu)) return null;
-    const rt = this.rt_rqs[rq.cpu]!;
-    // pick_next_task_rt(): nothing from a throttled rt_rq.
-    if (rt.rt_nr_running > 0 && !rt.rt_throttled) return rt.first();
-    return this.cfs_rqs[rq.cpu]!.leftmost();
+    if (!this.cpu_online_mask().test_cpu(rq.cpu)) return null;
+    return this.rt_class.pick_next_task(rq) ?? this.fair_class.pick_next_task(rq);
   }
 
   protected put_prev_task(rq: CpuExec, p: TaskStruct): void {
-    if (!rt_policy(p.policy)) this.cfs_rqs[rq.cpu]!.update_min_vruntime(p);
+    p.se.exec_start = this.engine.now;
+    this.sched_class(p).put_prev_task(rq, p);
   }
 
   protected yield_task(rq: CpuExec, p: TaskStruct): void {
-    // yield_task_rt(): to the tail of its level. yield_task_fair() without
-    // sched_compat_yield only reschedules.
-    if (rt_policy(p.policy)) this.rt_rqs[rq.cpu]!.requeue(p);
+    this.sched_class(p).yield_task(rq, p);
   }
 
+  /** check_preempt_curr(): curr's class decides; the idle class always yields. */
   protected check_preempt_curr(rq: CpuExec, p: TaskStruct): void {
     const curr = rq.curr;
     if (curr === rq.idle) return this.resched_curr(rq);
-    const p_rt = rt_policy(p.policy);
-    const curr_rt = rt_policy(curr.policy);
-    if (p_rt && !curr_rt) return this.resched_curr(rq);
-    if (p_rt && curr_rt) {
-      if (p.prio < curr.prio) this.resched_curr(rq);
-      return;
-    }
-    if (!p_rt && !curr_rt) {
-      // check_preempt_wakeup(): preempt when curr is ahead by more than the granularity.
-      this.update_curr(rq);
-      const gran = (this.sched_wakeup_granularity * 1024) / p.se.weight;
-      if (curr.se.vruntime - p.se.vruntime > gran) this.resched_curr(rq);
+    this.sched_class(curr).check_preempt_curr(rq, p);
+  }
+
+  check_preempt(rq: CpuExec, p: TaskStruct): void {
+    this.check_preempt_curr(rq, p);
+  }
+
+  /** schedule(): prev's class pre_schedule (RT pull), then idle_balance if nothing is left. */
+  protected override pre_schedule(rq: CpuExec, prev: TaskStruct): void {
+    const pull = prev !== rq.idle && rt_policy(prev.policy);
+    const idle = this.rq_sd[rq.cpu] !== null && this.nr_running(rq.cpu) === 0;
+    if (!pull && !idle) return;
+    const ctx = this.engine.ctx;
+    const saved_cpu = ctx.cpu;
+    const saved_task = ctx.task;
+    // schedule() runs on its CPU, in the context of prev.
+    ctx.cpu = rq.cpu;
+    ctx.task = prev;
+    try {
+      if (pull) this.rt_class.pre_schedule(rq, prev);
+      if (this.nr_running(rq.cpu) === 0 && this.rq_sd[rq.cpu]) this.fair_class.idle_balance(rq.cpu);
+    } finally {
+      ctx.cpu = saved_cpu;
+      ctx.task = saved_task;
     }
   }
 
+  protected override post_schedule(rq: CpuExec): void {
+    if (!this.rt_class.post_schedule_pending(rq.cpu)) return;
+    const ctx = this.engine.ctx;
+    const saved_cpu = ctx.cpu;
+    const saved_task = ctx.task;
+    ctx.cpu = rq.cpu;
+    ctx.task = rq.curr;
+    try {
+      this.rt_class.post_schedule(rq);
+    } finally {
+      ctx.cpu = saved_cpu;
+      ctx.task = saved_task;
+    }
+  }
+
+  protected override task_woken(rq: CpuExec, p: TaskStruct): void {
+    this.fair_class.task_woken(rq);
+    if (rt_policy(p.policy)) this.rt_class.task_woken(rq, p);
+  }
+
+  protected override set_cpus_allowed(p: TaskStruct, mask: CpuMask): void {
+    this.sched_class(p).set_cpus_allowed(p, mask);
+  }
+
+  /** deactivate_task, set_task_cpu, activate_task: how push, pull and the balancer move a queued task. */
+  move_task(p: TaskStruct, dest_cpu: number): void {
+    BUG_ON(p.on_cpu, `move_task(${p.name}): it is running`);
+    this.deactivate_task(this.rq(p.cpu), p, false);
+    this.set_task_cpu(p, dest_cpu);
+    this.activate_task(this.rq(dest_cpu), p, false);
+  }
+
+  jiffies(): number {
+    return Math.floor(this.engine.now / this.tick_ns);
+  }
+
+  /** The hotplug service, looked up once it exists (the kernel record resolves it at each use). */
+  private hp: Kernel["hotplug"] | null = null;
+
+  cpu_online_mask(): CpuMask {
+    return (this.hp ??= this.k.hotplug).cpu_online_mask;
+  }
+
+  cpu_active_mask(): CpuMask {
+    return (this.hp ??= this.k.hotplug).cpu_active_mask;
+  }
+
+  /** active_load_balance(): the migration thread's part of active balancing. */
+  active_load_balance(cpu: number): void {
+    if (this.fair_class.active_balance[cpu]) this.fair_class.active_load_balance(cpu);
+  }
+
   /**
-   * select_task_rq(): 2.6.34 balances on wake-up through sched domains; ksim
-   * keeps the task where it was when that CPU is allowed and online (and, for
-   * RT, can run it now), else picks the least busy allowed online CPU, else
-   * select_fallback_rq().
+   * select_task_rq(): the class chooses; a CPU the task may not use or that
+   * is offline sends it to select_fallback_rq(). Online, not necessarily
+   * active: a bound kstop thread must still run on a CPU that cpu_down has
+   * already made inactive.
    */
-  protected select_task_rq(p: TaskStruct, _this_cpu: number): number {
-    const hp = this.k.hotplug;
-    const allowed = p.cpus_allowed;
-    const prev = p.cpu;
-    // try_to_wake_up() accepts the class's choice if it is allowed and
-    // online (not necessarily active: a bound kstop thread must still run
-    // on a CPU that cpu_down has already made inactive).
-    const prev_ok = allowed.test_cpu(prev) && hp.cpu_online(prev);
-    if (rt_policy(p.policy)) {
-      // select_task_rq_rt(): move only if the previous CPU runs a better RT task.
-      if (prev_ok) {
-        const curr = this.rqs[prev]!.curr;
-        if (!rt_policy(curr.policy) || p.prio < curr.prio || curr === p) return prev;
-      }
-      let best = -1;
-      let best_prio = -1;
-      for (let c = allowed.first(); c >= 0; c = allowed.next(c + 1)) {
-        if (!hp.cpu_active(c)) continue;
-        const curr = this.rqs[c]!.curr;
-        const prio = rt_policy(curr.policy) ? curr.prio : 200 - this.rt_rqs[c]!.rt_nr_running;
-        if (prio > best_prio) {
-          best_prio = prio;
-          best = c;
-        }
-      }
-      if (best >= 0) return best;
-      return prev_ok ? prev : this.select_fallback_rq(prev, p);
-    }
-    if (prev_ok && this.nr_running(prev) === 0) return prev;
-    let best = -1;
-    let best_load = Number.POSITIVE_INFINITY;
-    for (let c = allowed.first(); c >= 0; c = allowed.next(c + 1)) {
-      if (!hp.cpu_active(c)) continue;
-      const load = this.nr_running(c) * 2 + (c === prev ? 0 : 1);
-      if (load < best_load) {
-        best_load = load;
-        best = c;
-      }
-    }
-    return best >= 0 ? best : this.select_fallback_rq(prev, p);
+  protected select_task_rq(p: TaskStruct, this_cpu: number, sd_flag: SelectTaskRqReason = "wake"): number {
+    const cpu = this.sched_class(p).select_task_rq(p, this_cpu, sd_flag);
+    if (!p.cpus_allowed.test_cpu(cpu) || !this.cpu_online_mask().test_cpu(cpu)) return this.select_fallback_rq(p.cpu, p);
+    return cpu;
   }
 
   /**
@@ -262,7 +315,8 @@ export class Scheduler extends ProcessExecutor {
     super.set_task_cpu(p, cpu);
   }
 
-  private nr_running(cpu: number): number {
+  /** rq->nr_running */
+  nr_running(cpu: number): number {
     return this.rt_rqs[cpu]!.rt_nr_running + this.cfs_rqs[cpu]!.nr_running;
   }
 
@@ -272,7 +326,7 @@ export class Scheduler extends ProcessExecutor {
    * first active one.
    */
   select_fallback_rq(_cpu: number, p: TaskStruct): number {
-    const active = this.k.hotplug.cpu_active_mask;
+    const active = this.cpu_active_mask();
     const dest = p.cpus_allowed.first_and(active);
     if (dest >= 0) return dest;
     p.cpus_allowed = CpuMask.first_n(this.nr_cpu_ids);
@@ -282,6 +336,7 @@ export class Scheduler extends ProcessExecutor {
   }
 
   protected override update_curr_class(rq: CpuExec, p: TaskStruct, delta: number): void {
+    p.se.exec_start = this.engine.now;
     if (rt_policy(p.policy)) {
       if (p.policy === "RR") p.rt.time_slice -= delta;
       // update_curr_rt()
@@ -310,7 +365,9 @@ export class Scheduler extends ProcessExecutor {
 
   protected override set_curr_task(rq: CpuExec, p: TaskStruct): void {
     p.se.prev_sum_exec_runtime = p.se.sum_exec_runtime;
+    p.se.exec_start = this.engine.now;
     this.hrtick_start(rq);
+    this.fair_class.curr_changed(rq);
   }
 
   /** task_tick(): the tick that matters came (budget, RR slice, CFS slice). */
@@ -352,7 +409,7 @@ export class Scheduler extends ProcessExecutor {
    * running out, the end of an RR slice, the end of a CFS slice. No other
    * tick is simulated.
    */
-  private hrtick_start(rq: CpuExec): void {
+  hrtick_start(rq: CpuExec): void {
     const p = rq.curr;
     const now = this.engine.now;
     let at = Number.POSITIVE_INFINITY;
@@ -384,7 +441,7 @@ export class Scheduler extends ProcessExecutor {
   // ---- RT bandwidth (sched_rt.c) -------------------------------------------
 
   /** start_rt_bandwidth(): arm the period timer on this CPU if it is not active. */
-  private start_rt_bandwidth(): void {
+  start_rt_bandwidth(): void {
     if (!this.rt_bandwidth_enabled || this.rt_runtime === RUNTIME_INF) return;
     const hr = this.k.hrtimer;
     const t = this.rt_period_timer;
@@ -415,7 +472,7 @@ export class Scheduler extends ProcessExecutor {
   private do_sched_rt_period_timer(overrun: number): boolean {
     if (!this.rt_bandwidth_enabled || this.rt_runtime === RUNTIME_INF) return true;
     let idle = true;
-    const online = this.k.hotplug.cpu_online_mask;
+    const online = this.cpu_online_mask();
     for (let i = online.first(); i >= 0; i = online.next(i + 1)) {
       const rt_rq = this.rt_rqs[i]!;
       this.sync_remote(i);
@@ -448,7 +505,7 @@ export class Scheduler extends ProcessExecutor {
    * sched_rt_runtime_exceeded(): charge over budget -> borrow -> throttle.
    * True when the rt_rq is (now) throttled.
    */
-  private sched_rt_runtime_exceeded(cpu: number): boolean {
+  sched_rt_runtime_exceeded(cpu: number): boolean {
     const rt_rq = this.rt_rqs[cpu]!;
     if (rt_rq.rt_throttled) return true;
     if (rt_rq.rt_runtime >= this.rt_period) return false;
@@ -472,11 +529,13 @@ export class Scheduler extends ProcessExecutor {
 
   /**
    * do_balance_runtime(): borrow 1/weight of each peer's unused runtime,
-   * never past a whole period.
+   * never past a whole period, within the root domain of the CPU running
+   * the code (the period timer's CPU when the timer calls it).
    */
   private do_balance_runtime(cpu: number): void {
     const rt_rq = this.rt_rqs[cpu]!;
-    const span = this.k.hotplug.cpu_online_mask;
+    const here = this.engine.ctx.cpu >= 0 ? this.engine.ctx.cpu : cpu;
+    const span = this.rq_rd[here]!.span;
     const weight = span.weight();
     const period = this.rt_period;
     for (let i = span.first(); i >= 0; i = span.next(i + 1)) {
@@ -507,7 +566,7 @@ export class Scheduler extends ProcessExecutor {
     const rt_b_runtime = this.rt_runtime;
     if (rt_rq.rt_runtime !== RUNTIME_INF && rt_rq.rt_runtime !== rt_b_runtime) {
       let want = rt_b_runtime - rt_rq.rt_runtime;
-      const span = this.k.hotplug.cpu_online_mask.clone().set_cpu(cpu);
+      const span = this.rq_rd[cpu]!.span;
       for (let i = span.first(); i >= 0 && want !== 0; i = span.next(i + 1)) {
         const iter = this.rt_rqs[i]!;
         if (i === cpu || iter.rt_runtime === RUNTIME_INF) continue;
@@ -533,22 +592,96 @@ export class Scheduler extends ProcessExecutor {
   /** __enable_runtime(): a fresh budget, nothing charged, not throttled. */
   __enable_runtime(cpu: number): void {
     const rt_rq = this.rt_rqs[cpu]!;
+    const was_throttled = rt_rq.rt_throttled;
     rt_rq.rt_runtime = this.rt_runtime;
     rt_rq.rt_time = 0;
     rt_rq.rt_throttled = false;
+    if (was_throttled) {
+      if (this.trace.enabled) this.trace.emit("sched_rt_unthrottle", cpu, { rt_time: 0, rt_runtime: rt_rq.rt_runtime });
+      // The RT class may run again at once (a domain rebuild does this mid-hotplug).
+      if (rt_rq.rt_nr_running) this.resched_curr(this.rqs[cpu]!);
+    }
   }
 
-  /** set_rq_online() / set_rq_offline() (rq_online_rt / rq_offline_rt). */
+  /** set_rq_online(): into rd->online; rq_online_rt (__enable_runtime, cpupri). */
   set_rq_online(cpu: number): void {
     if (this.rq_online[cpu]) return;
+    this.rq_rd[cpu]!.online.set_cpu(cpu);
     this.rq_online[cpu] = true;
     this.__enable_runtime(cpu);
+    this.rt_class.rq_online(cpu);
+    this.fair_class.nr_running_changed(cpu);
   }
 
+  /** set_rq_offline(): rq_offline_rt (__disable_runtime, cpupri), out of rd->online. */
   set_rq_offline(cpu: number): void {
     if (!this.rq_online[cpu]) return;
+    this.rt_class.rq_offline(cpu);
     this.__disable_runtime(cpu);
+    this.rq_rd[cpu]!.online.clear_cpu(cpu);
     this.rq_online[cpu] = false;
+    this.fair_class.nr_running_changed(cpu);
+  }
+
+  // ---- root domains and sched domains (kernel/sched.c) ------------------------
+
+  /**
+   * rq_attach_root(): leave the old root domain (set_rq_offline if online
+   * there), join `rd`, and set_rq_online if the CPU is active. On every
+   * active CPU that is __disable_runtime then __enable_runtime: a fresh
+   * budget, rt_time 0, unthrottled.
+   */
+  rq_attach_root(cpu: number, rd: RootDomain): void {
+    const old = this.rq_rd[cpu]!;
+    if (old.online.test_cpu(cpu)) this.set_rq_offline(cpu);
+    old.span.clear_cpu(cpu);
+    this.rq_rd[cpu] = rd;
+    rd.span.set_cpu(cpu);
+    if (this.k.hotplug.cpu_active(cpu)) this.set_rq_online(cpu);
+  }
+
+  /** cpu_attach_domain(): rq->rd and rq->sd (degenerate levels already dropped). */
+  private cpu_attach_domain(sd: SchedDomain | null, rd: RootDomain, cpu: number): void {
+    this.rq_attach_root(cpu, rd);
+    this.rq_sd[cpu] = sd;
+  }
+
+  /** Root domains left with no CPU (free_rootdomain), kept for reuse: a hotplug-heavy run builds one per operation. */
+  private readonly free_rds: RootDomain[] = [];
+
+  /** __build_sched_domains(): one new root domain, and each CPU's domains, for `cpu_map`. */
+  private build_sched_domains(cpu_map: CpuMask): void {
+    const rd = this.free_rds.pop() ?? new RootDomain(this.nr_cpu_ids);
+    BUG_ON(!rd.span.is_empty() || rd.rto_count !== 0, "a reused root domain still has CPUs");
+    const sds = build_sched_domains(this.params.topology, cpu_map, this.nr_cpu_ids, this.jiffies());
+    for (let i = cpu_map.first(); i >= 0; i = cpu_map.next(i + 1)) this.cpu_attach_domain(sds[i] ?? null, rd, i);
+  }
+
+  /** detach_destroy_domains(): every CPU of the old partition to the NULL domain of def_root_domain. */
+  private detach_destroy_domains(cpu_map: CpuMask): void {
+    const old = this.rq_rd[cpu_map.first()];
+    for (let i = cpu_map.first(); i >= 0; i = cpu_map.next(i + 1)) this.cpu_attach_domain(null, this.def_root_domain, i);
+    if (old && old !== this.def_root_domain && old.span.is_empty()) this.free_rds.push(old);
+  }
+
+  /** arch_init_sched_domains(cpu_active_mask), from sched_init_smp(). */
+  arch_init_sched_domains(): void {
+    const map = this.k.hotplug.cpu_active_mask.clone();
+    this.doms_cur = map;
+    this.build_sched_domains(map);
+  }
+
+  /**
+   * partition_sched_domains(1, doms, NULL): a partition unlike the current
+   * one is destroyed (its CPUs detached) and the new one built. ksim has one
+   * partition: the top cpuset's, which tracks cpu_active_mask.
+   */
+  partition_sched_domains(doms_new: CpuMask): void {
+    if (this.doms_cur?.equals(doms_new)) return;
+    if (this.doms_cur) this.detach_destroy_domains(this.doms_cur);
+    const map = doms_new.clone();
+    this.build_sched_domains(map);
+    this.doms_cur = map;
   }
 
   // ---- hotplug helpers used by migration_call --------------------------------

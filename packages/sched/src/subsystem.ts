@@ -1,5 +1,5 @@
 import { SCHED, type Kernel, type SchedOps, type Subsystem, type SubsystemFactory } from "@ksim/core";
-import { migration_init, sched_init_smp } from "./migration.js";
+import { cpuset_init_smp, migration_init, sched_init_smp } from "./migration.js";
 import { migration_init_2635 } from "./migration_2635.js";
 import { Scheduler, type SchedParams } from "./sched.js";
 import { Scheduler2635 } from "./sched_2635.js";
@@ -35,6 +35,8 @@ export function sched_subsystem(params: SchedParams, opts: SchedSubsystemOptions
         { name: "migration_init", level: "early", fn: () => migration_init(s, boot_cpu) },
         // kernel_init(): smp_init(); sched_init_smp();
         { name: "sched_init_smp", level: "smp", after: ["smp_init"], fn: () => sched_init_smp(s) },
+        // do_basic_setup(): cpuset_init_smp() registers the domain rebuild on hotplug.
+        { name: "cpuset_init_smp", level: "smp", after: ["sched_init_smp"], fn: () => cpuset_init_smp(s) },
       ],
     };
   };

@@ -22,6 +22,8 @@ export function make_sched_kernel(params: Omit<SchedParams, "nr_cpus"> & { cpus?
   }) as SchedTestKernel;
   k.sched.init();
   for (let c = 0; c < cpus; c++) k.sched.set_rq_online(c);
+  // sched_init_smp(): one root domain and the sched domains over every CPU.
+  k.sched.arch_init_sched_domains();
   return k;
 }
 

@@ -1,0 +1,228 @@
+import type { CpuMask } from "@ksim/core";
+import type { SchedCore } from "./sched_class.js";
+import { SCHED_LOAD_SCALE, SD_PREFER_SIBLING, type SchedDomain, type SchedGroup } from "./sched_domains.js";
+
+/** What find_busiest_group needs of the fair class, and its reused records. */
+export interface LbEnv {
+  readonly s: SchedCore;
+  source_load(cpu: number, idx: number): number;
+  target_load(cpu: number, idx: number): number;
+  cpu_avg_load_per_task(cpu: number): number;
+  readonly sds: SdLbStats;
+  readonly sgs: SgLbStats;
+  /** find_busiest_group()'s *imbalance. */
+  imbalance: number;
+}
+
+export function new_sd_lb_stats(): SdLbStats {
+  return {
+    busiest: null, this: null, total_load: 0, total_pwr: 0, avg_load: 0, this_load: 0, this_load_per_task: 0,
+    this_nr_running: 0, max_load: 0, busiest_load_per_task: 0, busiest_nr_running: 0, busiest_group_capacity: 0, group_imb: false,
+  };
+}
+
+export function new_sg_lb_stats(): SgLbStats {
+  return { avg_load: 0, group_load: 0, sum_nr_running: 0, sum_weighted_load: 0, group_capacity: 0, group_imb: false };
+}
+
+type Idle = "CPU_IDLE" | "CPU_NOT_IDLE" | "CPU_NEWLY_IDLE";
+
+/** struct sd_lb_stats */
+export interface SdLbStats {
+  busiest: SchedGroup | null;
+  this: SchedGroup | null;
+  total_load: number;
+  total_pwr: number;
+  avg_load: number;
+  this_load: number;
+  this_load_per_task: number;
+  this_nr_running: number;
+  max_load: number;
+  busiest_load_per_task: number;
+  busiest_nr_running: number;
+  busiest_group_capacity: number;
+  group_imb: boolean;
+}
+
+/** struct sg_lb_stats */
+export interface SgLbStats {
+  avg_load: number;
+  group_load: number;
+  sum_nr_running: number;
+  sum_weighted_load: number;
+  group_capacity: number;
+  group_imb: boolean;
+}
+
+/** get_sd_load_idx() */
+export function get_sd_load_idx(sd: SchedDomain, idle: Idle): number {
+  if (idle === "CPU_NOT_IDLE") return sd.busy_idx;
+  if (idle === "CPU_NEWLY_IDLE") return sd.newidle_idx;
+  return sd.idle_idx;
+}
+
+const div_round_closest = (a: number, b: number): number => Math.floor((a + Math.floor(b / 2)) / b);
+
+/**
+ * update_sg_lb_stats(): the group's load (target_load for our own group,
+ * source_load for the others), task count and capacity. Clears
+ * `balance.ok` when another CPU of our group should balance this level.
+ */
+function update_sg_lb_stats(env: LbEnv, group: SchedGroup, this_cpu: number, idle: Idle, load_idx: number, local: boolean, cpus: CpuMask, balance: { ok: boolean }): SgLbStats | null {
+  const s = env.s;
+  const sgs = env.sgs;
+  sgs.avg_load = sgs.group_load = sgs.sum_nr_running = sgs.sum_weighted_load = sgs.group_capacity = 0;
+  sgs.group_imb = false;
+  let max_cpu_load = 0;
+  let min_cpu_load = Number.POSITIVE_INFINITY;
+  let balance_cpu = local ? group.cpus.first() : -1;
+  let first_idle_cpu = false;
+  for (let i = group.cpus.first(); i >= 0; i = group.cpus.next(i + 1)) {
+    if (!cpus.test_cpu(i)) continue;
+    let load: number;
+    if (local) {
+      const rq = s.rqs[i]!;
+      if (rq.curr === rq.idle && !first_idle_cpu) {
+        first_idle_cpu = true;
+        balance_cpu = i;
+      }
+      load = env.target_load(i, load_idx);
+    } else {
+      load = env.source_load(i, load_idx);
+      if (load > max_cpu_load) max_cpu_load = load;
+      if (min_cpu_load > load) min_cpu_load = load;
+    }
+    sgs.group_load += load;
+    sgs.sum_nr_running += s.nr_running(i);
+    sgs.sum_weighted_load += s.cfs_rqs[i]!.load_weight;
+  }
+  if (idle !== "CPU_NEWLY_IDLE" && local && balance_cpu !== this_cpu) {
+    balance.ok = false;
+    return null;
+  }
+  sgs.avg_load = Math.floor((sgs.group_load * SCHED_LOAD_SCALE) / group.cpu_power);
+  const avg_load_per_task = sgs.sum_nr_running ? Math.floor(sgs.sum_weighted_load / sgs.sum_nr_running) : 0;
+  if (min_cpu_load !== Number.POSITIVE_INFINITY && max_cpu_load - min_cpu_load > 2 * avg_load_per_task) sgs.group_imb = true;
+  sgs.group_capacity = div_round_closest(group.cpu_power, SCHED_LOAD_SCALE);
+  return sgs;
+}
+
+/** update_sd_lb_stats(): the local group and the busiest overloaded one. */
+function update_sd_lb_stats(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask, balance: { ok: boolean }): SdLbStats | null {
+  const sds = env.sds;
+  sds.busiest = sds.this = null;
+  sds.total_load = sds.total_pwr = sds.avg_load = sds.this_load = sds.this_load_per_task = sds.this_nr_running = 0;
+  sds.max_load = sds.busiest_load_per_task = sds.busiest_nr_running = sds.busiest_group_capacity = 0;
+  sds.group_imb = false;
+  const prefer_sibling = sd.child !== null && (sd.child.flags & SD_PREFER_SIBLING) !== 0;
+  const load_idx = get_sd_load_idx(sd, idle);
+  const groups = sd.groups;
+  for (let k = 0; k < groups.length; k++) {
+    const group = groups[(sd.first_group + k) % groups.length]!;
+    const local = group.cpus.test_cpu(this_cpu);
+    const sgs = update_sg_lb_stats(env, group, this_cpu, idle, load_idx, local, cpus, balance);
+    if (sgs === null) return null;
+    sds.total_load += sgs.group_load;
+    sds.total_pwr += group.cpu_power;
+    if (prefer_sibling) sgs.group_capacity = Math.min(sgs.group_capacity, 1);
+    if (local) {
+      sds.this_load = sgs.avg_load;
+      sds.this = group;
+      sds.this_nr_running = sgs.sum_nr_running;
+      sds.this_load_per_task = sgs.sum_weighted_load;
+    } else if (sgs.avg_load > sds.max_load && (sgs.sum_nr_running > sgs.group_capacity || sgs.group_imb)) {
+      sds.max_load = sgs.avg_load;
+      sds.busiest = group;
+      sds.busiest_nr_running = sgs.sum_nr_running;
+      sds.busiest_group_capacity = sgs.group_capacity;
+      sds.busiest_load_per_task = sgs.sum_weighted_load;
+      sds.group_imb = sgs.group_imb;
+    }
+  }
+  return sds;
+}
+
+/** fix_small_imbalance(): move one task if that raises the power in use. */
+function fix_small_imbalance(env: LbEnv, sds: SdLbStats, this_cpu: number): number {
+  const busiest = sds.busiest!;
+  const self = sds.this!;
+  let imbn = 2;
+  if (sds.this_nr_running) {
+    sds.this_load_per_task = Math.floor(sds.this_load_per_task / sds.this_nr_running);
+    if (sds.busiest_load_per_task > sds.this_load_per_task) imbn = 1;
+  } else {
+    sds.this_load_per_task = env.cpu_avg_load_per_task(this_cpu);
+  }
+  const scaled = Math.floor((sds.busiest_load_per_task * SCHED_LOAD_SCALE) / busiest.cpu_power);
+  if (sds.max_load - sds.this_load + scaled >= scaled * imbn) return sds.busiest_load_per_task;
+  let pwr_now = busiest.cpu_power * Math.min(sds.busiest_load_per_task, sds.max_load);
+  pwr_now += self.cpu_power * Math.min(sds.this_load_per_task, sds.this_load);
+  pwr_now = Math.floor(pwr_now / SCHED_LOAD_SCALE);
+  let tmp = Math.floor((sds.busiest_load_per_task * SCHED_LOAD_SCALE) / busiest.cpu_power);
+  let pwr_move = 0;
+  if (sds.max_load > tmp) pwr_move += busiest.cpu_power * Math.min(sds.busiest_load_per_task, sds.max_load - tmp);
+  if (sds.max_load * busiest.cpu_power < sds.busiest_load_per_task * SCHED_LOAD_SCALE) {
+    tmp = Math.floor((sds.max_load * busiest.cpu_power) / self.cpu_power);
+  } else {
+    tmp = Math.floor((sds.busiest_load_per_task * SCHED_LOAD_SCALE) / self.cpu_power);
+  }
+  pwr_move += self.cpu_power * Math.min(sds.this_load_per_task, sds.this_load + tmp);
+  pwr_move = Math.floor(pwr_move / SCHED_LOAD_SCALE);
+  return pwr_move > pwr_now ? sds.busiest_load_per_task : 0;
+}
+
+/** calculate_imbalance(): how much weighted load to move. */
+function calculate_imbalance(env: LbEnv, sds: SdLbStats, this_cpu: number): number {
+  const busiest = sds.busiest!;
+  sds.busiest_load_per_task = Math.floor(sds.busiest_load_per_task / sds.busiest_nr_running);
+  if (sds.group_imb) sds.busiest_load_per_task = Math.min(sds.busiest_load_per_task, sds.avg_load);
+  if (sds.max_load < sds.avg_load) return fix_small_imbalance(env, sds, this_cpu);
+  let load_above_capacity = Number.POSITIVE_INFINITY;
+  if (!sds.group_imb) {
+    load_above_capacity = (sds.busiest_nr_running - sds.busiest_group_capacity) * SCHED_LOAD_SCALE * SCHED_LOAD_SCALE;
+    load_above_capacity = Math.floor(load_above_capacity / busiest.cpu_power);
+  }
+  // The kernel's unsigned arithmetic: a negative load_above_capacity is huge.
+  if (load_above_capacity < 0) load_above_capacity = Number.POSITIVE_INFINITY;
+  const max_pull = Math.min(sds.max_load - sds.avg_load, load_above_capacity);
+  const imbalance = Math.floor(Math.min(max_pull * busiest.cpu_power, (sds.avg_load - sds.this_load) * sds.this!.cpu_power) / SCHED_LOAD_SCALE);
+  if (imbalance < sds.busiest_load_per_task) return fix_small_imbalance(env, sds, this_cpu);
+  return imbalance;
+}
+
+/**
+ * find_busiest_group(): the busiest group of the domain and the imbalance,
+ * or null when this CPU's group is not below the average by more than
+ * imbalance_pct (or another CPU balances this level).
+ */
+export function find_busiest_group(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask, balance: { ok: boolean }): SchedGroup | null {
+  const sds = update_sd_lb_stats(env, sd, this_cpu, idle, cpus, balance);
+  if (sds === null || !balance.ok) return null;
+  if (!sds.busiest || sds.busiest_nr_running === 0) return null;
+  if (sds.this_load >= sds.max_load) return null;
+  sds.avg_load = Math.floor((SCHED_LOAD_SCALE * sds.total_load) / sds.total_pwr);
+  if (sds.this_load >= sds.avg_load) return null;
+  if (100 * sds.max_load <= sd.imbalance_pct * sds.this_load) return null;
+  env.imbalance = calculate_imbalance(env, sds, this_cpu);
+  return sds.busiest;
+}
+
+/** find_busiest_queue(): the CPU of the group with the most weighted load per power. */
+export function find_busiest_queue(env: LbEnv, group: SchedGroup, imbalance: number, cpus: CpuMask): number {
+  const s = env.s;
+  let busiest = -1;
+  let max_load = 0;
+  for (let i = group.cpus.first(); i >= 0; i = group.cpus.next(i + 1)) {
+    if (!cpus.test_cpu(i)) continue;
+    const power = SCHED_LOAD_SCALE;
+    const capacity = div_round_closest(power, SCHED_LOAD_SCALE);
+    let wl = s.cfs_rqs[i]!.load_weight;
+    if (capacity && s.nr_running(i) === 1 && wl > imbalance) continue;
+    wl = Math.floor((wl * SCHED_LOAD_SCALE) / power);
+    if (wl > max_load) {
+      max_load = wl;
+      busiest = i;
+    }
+  }
+  return busiest;
+}
