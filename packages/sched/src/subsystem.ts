@@ -1,4 +1,4 @@
-import { SCHED, type Kernel, type SchedOps, type Subsystem, type SubsystemFactory } from "@ksim/core";
+import { SCHED, type Initcall, type Kernel, type KernelCall, type SchedOps, type Subsystem, type SubsystemFactory } from "@ksim/core";
 import { cpuset_init_smp, migration_init, sched_init_smp } from "./migration.js";
 import { migration_init_2635 } from "./migration_2635.js";
 import { Scheduler, type SchedParams } from "./sched.js";
@@ -21,23 +21,7 @@ export function sched_subsystem(params: SchedParams, opts: SchedSubsystemOptions
       implementation: "kernel/sched.c, sched_rt.c, sched_fair.c of 2.6.34 (per-CPU migration threads)",
       provides: SCHED,
       ops: s,
-      initcalls: [
-        {
-          // sched_init(): the runqueues exist; init_rt_bandwidth; the boot CPU's rq joins the root domain.
-          name: "sched_init",
-          level: "start_kernel",
-          fn: () => {
-            s.init();
-            s.set_rq_online(boot_cpu);
-          },
-        },
-        // early_initcall(migration_init): the boot CPU's migration thread, then migration_call on the chain.
-        { name: "migration_init", level: "early", fn: () => migration_init(s, boot_cpu) },
-        // kernel_init(): smp_init(); sched_init_smp();
-        { name: "sched_init_smp", level: "smp", after: ["smp_init"], fn: () => sched_init_smp(s) },
-        // do_basic_setup(): cpuset_init_smp() registers the domain rebuild on hotplug.
-        { name: "cpuset_init_smp", level: "smp", after: ["sched_init_smp"], fn: () => cpuset_init_smp(s) },
-      ],
+      initcalls: sched_initcalls(s, () => migration_init(s, boot_cpu), boot_cpu),
     };
   };
 }
@@ -63,19 +47,31 @@ export function sched_2635_subsystem(params: SchedParams2635, opts: Sched2635Sub
       implementation: "kernel/sched.c, sched_rt.c, sched_fair.c of 2.6.35 (migration through cpu_stop)",
       provides: SCHED,
       ops: s,
-      initcalls: [
-        {
-          name: "sched_init",
-          level: "start_kernel",
-          fn: () => {
-            s.init();
-            s.set_rq_online(boot_cpu);
-          },
-        },
-        // early_initcall(migration_init): migration_call for the boot CPU, then on the chain; no thread.
-        { name: "migration_init", level: "early", fn: () => migration_init_2635(s, boot_cpu) },
-        { name: "sched_init_smp", level: "smp", after: ["smp_init"], fn: () => sched_init_smp(s) },
-      ],
+      // No migration thread: migration_call for the boot CPU, then on the chain.
+      initcalls: sched_initcalls(s, () => migration_init_2635(s, boot_cpu), boot_cpu),
     };
   };
+}
+
+/**
+ * The scheduler's boot, the same in both versions but for migration_init:
+ * sched_init() in start_kernel (the runqueues, init_rt_bandwidth, the boot
+ * CPU's rq in the root domain), early_initcall(migration_init),
+ * sched_init_smp() right after smp_init(), and do_basic_setup()'s
+ * cpuset_init_smp(), which registers the domain rebuild on hotplug.
+ */
+function sched_initcalls(s: Scheduler, migration_init_fn: () => KernelCall, boot_cpu: number): Initcall[] {
+  return [
+    {
+      name: "sched_init",
+      level: "start_kernel",
+      fn: () => {
+        s.init();
+        s.set_rq_online(boot_cpu);
+      },
+    },
+    { name: "migration_init", level: "early", fn: migration_init_fn },
+    { name: "sched_init_smp", level: "smp", after: ["smp_init"], fn: () => sched_init_smp(s) },
+    { name: "cpuset_init_smp", level: "smp", after: ["sched_init_smp"], fn: () => cpuset_init_smp(s) },
+  ];
 }
