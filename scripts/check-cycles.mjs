@@ -15,7 +15,6 @@ import madge from "madge";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 const KNOWN = new Set([
-  "packages/sched/src/explain.ts > packages/sched/src/sched.ts",
 ]);
 
 const roots = ["packages", "apps"].flatMap((top) =>

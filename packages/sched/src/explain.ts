@@ -1,10 +1,18 @@
-import { rt_policy, type WaitEdge, type WaitNode } from "@ksim/core";
-import { RUNTIME_INF } from "./rq.js";
-import type { Scheduler } from "./sched.js";
+import { rt_policy, type HrTimer, type Kernel, type RtRqStats, type TaskStruct, type WaitEdge, type WaitNode } from "@ksim/core";
+import { RUNTIME_INF, type RtRq } from "./rq.js";
+
+/** What the explanations read of the scheduler (sched.ts registers them: no import back). */
+export interface ExplainedSched {
+  readonly k: Kernel;
+  readonly rt_rqs: readonly RtRq[];
+  readonly rt_period_timer: HrTimer;
+  cpu_curr(cpu: number): TaskStruct;
+  rt_rq_stats(cpu: number): RtRqStats;
+}
 
 const ms = (ns: number): string => `${(ns / 1e6).toFixed(3).replace(/\.?0+$/, "")} ms`;
 
-function describe_policy(s: Scheduler, cpu: number): string {
+function describe_policy(s: ExplainedSched, cpu: number): string {
   const p = s.cpu_curr(cpu);
   return rt_policy(p.policy) ? `${p.policy} ${p.rt_priority}` : p.policy;
 }
@@ -15,7 +23,7 @@ function describe_policy(s: Scheduler, cpu: number): string {
  * for its rt_rq; a throttled rt_rq waits for sched_rt_period_timer; a task
  * queued on a dead CPU waits for migration_call(CPU_DEAD).
  */
-export function sched_explainer(s: Scheduler): (n: WaitNode) => WaitEdge | null {
+export function sched_explainer(s: ExplainedSched): (n: WaitNode) => WaitEdge | null {
   return (n) => {
     switch (n.kind) {
       case "task": {

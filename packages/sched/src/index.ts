@@ -10,7 +10,7 @@ export {
 } from "./migration.js";
 export { RootDomain, SchedDomain, SchedGroup, default_topology, type Topology, type SdLevel } from "./sched_domains.js";
 export { CpuPri } from "./cpupri.js";
-export { sched_explainer } from "./explain.js";
+export { sched_explainer, type ExplainedSched } from "./explain.js";
 export { nice_to_weight, prio_to_weight, NICE_0_LOAD } from "./weights.js";
 export {
   sched_subsystem,
