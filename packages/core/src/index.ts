@@ -301,6 +301,8 @@ export {
   init_completion,
   wait_event,
   wake_up,
+  block_on,
+  unblock,
   can_sleep,
   Mutex,
   mutex_lock,

@@ -30,14 +30,20 @@ export class Completion implements Waitable {
   }
 }
 
-function block_on(p: TaskStruct, on: Waitable, waiters: TaskStruct[], state: "S" | "D", wchan: string): void {
+/**
+ * A task goes to sleep on `on` (in `state`, blocked in `wchan`): the
+ * bookkeeping every sleeping primitive shares, its own or a package's. The
+ * caller then yields SCHEDULE.
+ */
+export function block_on(p: TaskStruct, on: Waitable, waiters: TaskStruct[], state: "S" | "D", wchan: string): void {
   p.state = state;
   p.blocked_on = on;
   p.wchan = wchan;
   if (!waiters.includes(p)) waiters.push(p);
 }
 
-function unblock(p: TaskStruct, waiters: TaskStruct[]): void {
+/** The woken task leaves the waiters and is blocked on nothing. */
+export function unblock(p: TaskStruct, waiters: TaskStruct[]): void {
   const i = waiters.indexOf(p);
   if (i >= 0) waiters.splice(i, 1);
   p.blocked_on = null;

@@ -8,10 +8,12 @@
  * follows).
  */
 import {
+  block_on,
   current,
   Mutex,
   mutex_unlock,
   SCHEDULE,
+  unblock,
   WaitQueueHead,
   type KernelCall,
   type TaskStruct,
@@ -58,20 +60,6 @@ export class UserCond extends WaitQueueHead {
   }
 }
 
-function block(p: TaskStruct, on: UserMutex | UserCond | UserSem, waiters: TaskStruct[]): void {
-  p.state = "S";
-  p.blocked_on = on;
-  p.wchan = FUTEX_WCHAN;
-  if (!waiters.includes(p)) waiters.push(p);
-}
-
-function unblock(p: TaskStruct, waiters: TaskStruct[]): void {
-  const i = waiters.indexOf(p);
-  if (i >= 0) waiters.splice(i, 1);
-  p.blocked_on = null;
-  p.wchan = null;
-}
-
 /**
  * pthread_mutex_lock(): FIFO hand-off by core's mutex_unlock. Locking a
  * default mutex one already holds deadlocks the thread on itself, which the
@@ -81,12 +69,12 @@ export function* user_mutex_lock(m: UserMutex): KernelCall {
   const p = current();
   if (m.owner === p) {
     for (;;) {
-      block(p, m, m.waiters);
+      block_on(p, m, m.waiters, "S", FUTEX_WCHAN);
       yield SCHEDULE;
     }
   }
   while (m.owner !== null && m.owner !== p) {
-    block(p, m, m.waiters);
+    block_on(p, m, m.waiters, "S", FUTEX_WCHAN);
     yield SCHEDULE;
   }
   unblock(p, m.waiters);
@@ -102,7 +90,7 @@ export function user_mutex_unlock(m: UserMutex): void {
 export function* user_cond_wait(c: UserCond, m: UserMutex): KernelCall {
   const p = current();
   user_mutex_unlock(m);
-  block(p, c, c.waiters);
+  block_on(p, c, c.waiters, "S", FUTEX_WCHAN);
   while (c.waiters.includes(p)) {
     p.state = "S";
     yield SCHEDULE;
@@ -139,7 +127,7 @@ export class UserSem {
 export function* user_sem_wait(s: UserSem): KernelCall {
   const p = current();
   while (s.count === 0) {
-    block(p, s, s.waiters);
+    block_on(p, s, s.waiters, "S", FUTEX_WCHAN);
     yield SCHEDULE;
   }
   unblock(p, s.waiters);

@@ -163,7 +163,8 @@ async function read_jobs(queue: Queue, blocks: readonly Block[]): Promise<Map<st
   return out;
 }
 
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Waits `ms` of wall time between polls of the queue, or until `signal` aborts. */
+export function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       clearTimeout(timer);

@@ -6,7 +6,7 @@
  */
 import type { Queue } from "bullmq";
 import type { ComboResult, ExploreJob } from "../explore/dfs.js";
-import { new_campaign_id, MAX_JOBS } from "./campaign.js";
+import { new_campaign_id, MAX_JOBS, pause } from "./campaign.js";
 import { open_link, open_queue, queue_name, type QueueLink } from "./connection.js";
 
 /** A queued job that runs combinations (its `explore` list) instead of seeds. */
@@ -34,18 +34,6 @@ function error_combo(job: ExploreJob, why: string): ComboResult {
     outcomes: [{ key: `error: ${why}`, outcome: "error", cycle: [], message: why, count: 1, ties: [] }],
     final_states: [],
   };
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** The results of finished jobs among `pending` (which loses them). */
