@@ -16,10 +16,12 @@ import { explore_combination, type ComboResult, type ExploreJob } from "./explor
 import { class_splits } from "./explore/split.js";
 import { combination, combination_sets, space_size, type Dimension } from "./explore/space.js";
 import { run_explore_queued } from "./queue/explore.js";
+import type { RunSetOptions } from "./stress/campaign.js";
 import { worker_exec_argv } from "./stress/campaign.js";
 import type { ScenarioRunner } from "./stress/types.js";
 
-export interface ExploreOptions {
+/** `out` holds one line per combination. */
+export interface ExploreOptions extends RunSetOptions {
   version: string;
   scenario: string;
   dimensions: Dimension[];
@@ -37,13 +39,6 @@ export interface ExploreOptions {
   runner: ScenarioRunner;
   /** The piscina worker file: its export `explore` takes an ExploreJob and returns a ComboResult. */
   worker?: string | URL;
-  /** Append each combination's result to this JSONL file; with `resume`, skip those already there. */
-  out?: string;
-  resume?: boolean;
-  max_events?: number;
-  max_wall_ms?: number;
-  progress?: NodeJS.WritableStream;
-  signal?: AbortSignal;
   /** Run the combinations on `ksim worker` processes through this Redis queue instead of local threads. */
   queue?: { url: string; block?: number; log?: (line: string) => void };
 }

@@ -11,7 +11,7 @@
  * piscina worker file that runs a seed, and the ksim version.
  */
 export { run_campaign, parse_seed_range, read_results, campaign_passed, worker_exec_argv } from "./stress/campaign.js";
-export type { CampaignBase, CampaignOptions } from "./stress/campaign.js";
+export type { CampaignBase, CampaignOptions, RunSetOptions } from "./stress/campaign.js";
 export { run_seed, cycle_shape } from "./stress/run_seed.js";
 export { shrink, NothingToShrink } from "./stress/shrink.js";
 export type { ShrinkOptions, ShrinkResult } from "./stress/shrink.js";

@@ -13,22 +13,26 @@ import { run_seed } from "./run_seed.js";
 import type { CampaignSummary, ScenarioRunner, SeedJob, SeedResult } from "./types.js";
 
 /** What every campaign takes, run here or through a queue. */
-export interface CampaignBase {
-  /** The ksim version of the runs: the summary's `ksim`, and a queued campaign's queue (`ksim-<version>`). */
-  version: string;
-  spec: ScenarioSpec;
-  seeds: readonly number[];
-  expected: Outcome;
+/** What every run set takes, a stress campaign or an exploration: where results go, the bounds of each run, progress, stop. */
+export interface RunSetOptions {
   /** Append each result to this JSONL file as it finishes. */
   out?: string;
-  /** Skip seeds already in `out`, and count their results. */
+  /** Skip what `out` already holds, and count those results. */
   resume?: boolean;
   max_events?: number;
   max_wall_ms?: number;
   /** Draw a progress bar here (a terminal). */
   progress?: NodeJS.WritableStream;
-  /** Stop handing out (or following) seeds; finished ones are kept. */
+  /** Stop handing out (or following) work; finished results are kept. */
   signal?: AbortSignal;
+}
+
+export interface CampaignBase extends RunSetOptions {
+  /** The ksim version of the runs: the summary's `ksim`, and a queued campaign's queue (`ksim-<version>`). */
+  version: string;
+  spec: ScenarioSpec;
+  seeds: readonly number[];
+  expected: Outcome;
   on_result?: (r: SeedResult) => void;
 }
 
