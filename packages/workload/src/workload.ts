@@ -39,13 +39,31 @@ export interface WorkloadOptions {
 /**
  * The first wake-up of a new task at `at`, from an interrupt on `cpu` (or
  * on the first online CPU if that one is down then), as a timer there would.
+ * The task starts on that CPU: see wake_up_new_task_on().
  */
 export function start_task_at(k: Kernel, p: TaskStruct, cpu: number, at: number): void {
   const ev = new SimEvent(`start/${p.comm}`, () => {
     const on = k.hotplug.cpu_online(cpu) ? cpu : k.hotplug.cpu_online_mask.first();
-    in_irq(k.sched, on, () => k.sched.wake_up_new_task(p));
+    in_irq(k.sched, on, () => wake_up_new_task_on(k, p, on));
   });
   k.engine.schedule(ev, at);
+}
+
+/**
+ * wake_up_new_task() of a task forked by a launcher pinned to `cpu`
+ * (`taskset -c cpu`), which then sets its own affinity: the child inherits
+ * the launcher's one-CPU mask, so fork balancing keeps it on `cpu`, and
+ * sched_setaffinity() to a mask holding that CPU moves nothing. Without
+ * this, SD_BALANCE_FORK could start a task allowed on several CPUs on any
+ * of them, and a scenario's task would not start where its `cpus` says.
+ * When `cpu` is not in the task's mask (its first CPU was down), the fork
+ * places it as the kernel does.
+ */
+function wake_up_new_task_on(k: Kernel, p: TaskStruct, cpu: number): void {
+  const allowed = p.cpus_allowed;
+  const pin = allowed.weight() > 1 && allowed.test_cpu(cpu) && k.sched.set_cpus_allowed_ptr(p, CpuMask.cpumask_of(cpu)) === 0;
+  k.sched.wake_up_new_task(p);
+  if (pin) k.sched.set_cpus_allowed_ptr(p, allowed);
 }
 
 /**
@@ -55,7 +73,8 @@ export function start_task_at(k: Kernel, p: TaskStruct, cpu: number, at: number)
 export function create_workload_task(k: Kernel, spec: WorkloadTask, prng: Prng, opts: WorkloadOptions = {}): TaskStruct {
   const nr = k.sched.nr_cpu_ids;
   const cpus = spec.cpus === null ? CpuMask.first_n(nr) : CpuMask.of(spec.cpus);
-  const first = cpus.first();
+  // The first CPU listed, not the lowest: `cpus: [1, 2, 3, 0]` starts on CPU 1.
+  const first = spec.cpus === null ? cpus.first() : (spec.cpus[0] ?? -1);
   if (first < 0 || first >= nr) throw new RangeError(`workload ${spec.comm}: no usable CPU in its affinity`);
   const rt = spec.policy === "FIFO" || spec.policy === "RR";
   const release_at = (opts.time_base_ns ?? k.engine.now) + spec.start_ns;
