@@ -7,6 +7,7 @@ import {
   HrTimer,
   NSEC_PER_MSEC,
   NSEC_PER_USEC,
+  PF_KTHREAD,
   ProcessExecutor,
   rt_policy,
   type CpuExec,
@@ -89,6 +90,13 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
   readonly sched_min_granularity: number;
   readonly sched_wakeup_granularity: number;
   private readonly sched_nr_latency = 5;
+
+  /** printk_ratelimit_state: jiffies the window began (null: none yet), messages printed and suppressed in it. */
+  private readonly printk_ratelimit_state: { begin: number | null; printed: number; missed: number } = {
+    begin: null,
+    printed: 0,
+    missed: 0,
+  };
 
   /** Set while reading another CPU's accounting: charge time, no throttle decisions. */
   private remote = false;
@@ -325,14 +333,41 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
    * every CPU (cpuset_cpus_allowed_locked without cpusets) and take the
    * first active one.
    */
-  select_fallback_rq(_cpu: number, p: TaskStruct): number {
+  select_fallback_rq(cpu: number, p: TaskStruct): number {
     const active = this.cpu_active_mask();
     const dest = p.cpus_allowed.first_and(active);
     if (dest >= 0) return dest;
     p.cpus_allowed = CpuMask.first_n(this.nr_cpu_ids);
     const any = p.cpus_allowed.first_and(active);
     if (any < 0) BUG(`select_fallback_rq(${p.name}): no active CPU`);
+    // "Don't tell them about moving exiting tasks or kernel threads (both mm NULL)."
+    if ((p.flags & PF_KTHREAD) === 0 && this.printk_ratelimit("select_fallback_rq")) {
+      this.k.printk(`process ${p.pid} (${p.comm}) no longer affine to cpu${cpu}`);
+    }
     return any;
+  }
+
+  /**
+   * printk_ratelimit() (lib/ratelimit.c ___ratelimit over
+   * printk_ratelimit_state: 10 messages per 5 * HZ jiffies); a window that
+   * ends with messages suppressed says how many.
+   */
+  private printk_ratelimit(func: string): boolean {
+    const rs = this.printk_ratelimit_state;
+    const jiffies = Math.floor(this.engine.now / this.tick_ns);
+    if (rs.begin === null) rs.begin = jiffies;
+    if (rs.begin + 5 * this.k.config.hz < jiffies) {
+      if (rs.missed) this.k.printk(`${func}: ${rs.missed} callbacks suppressed`);
+      rs.begin = null;
+      rs.printed = 0;
+      rs.missed = 0;
+    }
+    if (rs.printed < 10) {
+      rs.printed++;
+      return true;
+    }
+    rs.missed++;
+    return false;
   }
 
   protected override update_curr_class(rq: CpuExec, p: TaskStruct, delta: number): void {
