@@ -1,4 +1,5 @@
 /** include/linux/cpu.h: hotplug events, the notifier chain, and what the hotplug subsystem offers. */
+import type { LocalTimerDevice } from "./clockchips.js";
 import type { CpuMask } from "./cpumask.js";
 import type { KernelCall } from "./effects.js";
 import type { NotifierBlock } from "./notifier.js";
@@ -87,6 +88,14 @@ export interface CpuHotplugOps {
   readonly log: readonly HotplugOpRecord[];
   /** Every cpu_up / cpu_down started, including those the capped log forgot. */
   readonly nr_ops: number;
+  /**
+   * Whether `cpu`'s local timer interrupt is masked: from __cpu_disable()
+   * (x86 clear_local_APIC) until the CPU boots again. A clock event device
+   * of that CPU does not fire meanwhile, whatever the CPU_DYING chain does.
+   */
+  local_timer_masked(cpu: number): boolean;
+  /** A per-CPU clock event device (hrtimer's, the tick's) hears each mask and unmask. */
+  register_local_timer_device(dev: LocalTimerDevice): void;
   /** smp_init(): bring up every present CPU not online yet, from init's process context; how many came up. */
   smp_init(): KernelCall<number>;
 }

@@ -164,6 +164,9 @@ export type {
   CpuHotplugOps,
 } from "./cpu.js";
 
+// include/linux/clockchips.h: the local timer interrupt hotplug masks
+export { LocalTimerIrqs, type LocalTimerDevice } from "./clockchips.js";
+
 // include/linux/stop_machine.h
 export type {
   StopMachineOps,

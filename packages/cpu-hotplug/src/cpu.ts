@@ -18,6 +18,7 @@ import {
   CpuMask,
   EBUSY,
   EINVAL,
+  LocalTimerIrqs,
   Mutex,
   NOTIFY_BAD,
   RUN,
@@ -36,6 +37,7 @@ import {
   type HotplugOpRecord,
   type Kernel,
   type KernelCall,
+  type LocalTimerDevice,
   type NotifierBlock,
   type TaskStruct,
   type WaitEdge,
@@ -123,6 +125,8 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
   private readonly readers: TaskStruct[] = [];
   /** What cpu_hotplug_begin() sleeps on while readers hold references. */
   private readonly readers_gone: Waitable;
+  /** Each CPU's local timer interrupt: masked from __cpu_disable until __cpu_up boots it again. */
+  private readonly local_timers: LocalTimerIrqs;
 
   constructor(
     protected readonly k: Kernel,
@@ -138,6 +142,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     this.cpu_present_mask = CpuMask.first_n(n);
     this.cpu_online_mask = CpuMask.cpumask_of(boot);
     this.cpu_active_mask = CpuMask.cpumask_of(boot);
+    this.local_timers = new LocalTimerIrqs(n, (cpu) => cpu === boot);
     this.cpu_chain.observer = this;
     this.readers_gone = {
       name: "cpu_hotplug.refcount",
@@ -171,6 +176,14 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
 
   num_online_cpus(): number {
     return this.cpu_online_mask.weight();
+  }
+
+  local_timer_masked(cpu: number): boolean {
+    return this.local_timers.is_masked(cpu);
+  }
+
+  register_local_timer_device(dev: LocalTimerDevice): void {
+    this.local_timers.register(dev);
   }
 
   set_cpu_online(cpu: number, online: boolean): void {
@@ -406,10 +419,15 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     return 0;
   }
 
-  /** __cpu_disable(): the CPU takes no more interrupts and leaves cpu_online_mask. */
+  /**
+   * __cpu_disable(): x86's native_cpu_disable() masks the local timer
+   * (clear_local_APIC) before the CPU leaves cpu_online_mask, so its clock
+   * event devices are silent before the CPU_DYING chain runs.
+   */
   private __cpu_disable(cpu: number): number {
     const err = this.arch.cpu_disable?.(cpu) ?? 0;
     if (err < 0) return err;
+    this.local_timers.set_masked(cpu, true);
     this.set_cpu_online(cpu, false);
     return 0;
   }
@@ -495,6 +513,8 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     ctx.task = this.k.sched.cpu_curr(cpu);
     ctx.cpu = cpu;
     try {
+      // smp_callin(): setup_local_APIC() before notify_cpu_starting().
+      this.local_timers.set_masked(cpu, false);
       this.op_reached(op, CPU_STARTING);
       this.notify_cpu_starting(cpu);
       this.set_cpu_online(cpu, true);

@@ -40,7 +40,7 @@ export function readme_example(): { fired: string[]; because: string | undefined
   });
   k.run(250 * ms);
 
-  // CPU 1 goes offline; CPU_DYING, on CPU 1, stops its clock event device.
+  // CPU 1 goes offline, its local timer masked (as __cpu_disable does); then CPU_DYING on CPU 1.
   hotplug.set_online(1, false);
   k.sched.irq_enter(1);
   hotplug.call_chain_atomic(CPU_DYING, 1);

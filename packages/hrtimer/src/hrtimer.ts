@@ -184,7 +184,23 @@ export class Hrtimers implements HrtimerOps {
       this.cpu_bases.push(cpu_base);
     }
     this.k.hotplug.register_cpu_notifier(this.hrtimers_nb);
+    this.k.hotplug.register_local_timer_device({
+      name: "hrtimer",
+      local_timer_masked: (cpu, masked) => this.local_timer_masked(cpu, masked),
+    });
     this.k.waitfor.add_explainer((n) => this.explain_wait(n));
+  }
+
+  /**
+   * The CPU's local timer interrupt was masked (clear_local_APIC in
+   * __cpu_disable) or unmasked (the CPU booted again): its device stops, or
+   * is armed again for what its base holds.
+   */
+  private local_timer_masked(cpu: number, masked: boolean): void {
+    const cpu_base = this.cpu_bases[cpu];
+    if (cpu_base === undefined) return;
+    if (masked) this.k.engine.cancel(cpu_base.event);
+    else this.hrtimer_force_reprogram(cpu_base);
   }
 
   // ---- the API (include/linux/hrtimer.h) ------------------------------------
@@ -430,14 +446,15 @@ export class Hrtimers implements HrtimerOps {
   /**
    * hrtimer_force_reprogram(): arm the CPU's clock event device for its
    * earliest expiry (at once if that is past: tick_program_event's -ETIME
-   * raises the softirq that runs it). No device runs on an offline CPU.
+   * raises the softirq that runs it). No device fires while its CPU's
+   * local timer interrupt is masked.
    */
   private hrtimer_force_reprogram(cpu_base: HrtimerCpuBase): void {
     if (cpu_base.in_hrtimer_interrupt) return;
     const engine = this.k.engine;
     const ev = cpu_base.event;
     const next = this.hrtimer_next_expiry(cpu_base);
-    if (next === Number.POSITIVE_INFINITY || !this.base_online(cpu_base.cpu)) {
+    if (next === Number.POSITIVE_INFINITY || this.k.hotplug.local_timer_masked(cpu_base.cpu)) {
       if (ev.queued) engine.cancel(ev);
       return;
     }
@@ -445,9 +462,9 @@ export class Hrtimers implements HrtimerOps {
     if (!ev.queued || ev.time !== at) engine.schedule(ev, at);
   }
 
-  /** The device's interrupt. Its engine event is cancelled at CPU_DYING. */
+  /** The device's interrupt. Its engine event is cancelled when the interrupt is masked. */
   private clock_event(cpu_base: HrtimerCpuBase): void {
-    if (!this.base_online(cpu_base.cpu)) {
+    if (!this.base_online(cpu_base.cpu) || this.k.hotplug.local_timer_masked(cpu_base.cpu)) {
       const first = this.timers_on(cpu_base.cpu)[0];
       BUG(`hrtimer ${first?.name ?? "(none queued)"} fired on offline CPU ${cpu_base.cpu}`);
     }
@@ -530,9 +547,9 @@ export class Hrtimers implements HrtimerOps {
         break;
       case CPU_DYING:
       case CPU_DYING_FROZEN:
-        // clockevents_notify(CLOCK_EVT_NOTIFY_CPU_DYING): the dying CPU's
-        // device stops; its timers stay queued until CPU_DEAD.
-        this.k.engine.cancel(this.cpu_base(scpu).event);
+        // clockevents_notify(CLOCK_EVT_NOTIFY_CPU_DYING) hands the do_timer
+        // duty over (tick_handover_do_timer); the device is already silent,
+        // masked by __cpu_disable. The timers stay queued until CPU_DEAD.
         break;
       case CPU_DEAD:
       case CPU_DEAD_FROZEN:

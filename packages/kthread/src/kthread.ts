@@ -236,8 +236,10 @@ export class Kthreads implements KthreadOps {
   }
 
   /**
-   * kthread_bind() (in sched.c in 2.6.34): only a thread that has done its
-   * schedule() in kthread() and sleeps in D, off every CPU and runqueue.
+   * kthread_bind() (kernel/kthread.c, the same in 2.6.34 and 2.6.35): only a
+   * thread that has done its schedule() in kthread() and sleeps in D, off
+   * every CPU and runqueue. It does not move the thread: it stays on the
+   * CPU it slept on until its first wake-up.
    */
   kthread_bind(p: TaskStruct, cpu: number): void {
     this.__kthread_bind(p, cpu, "D");
@@ -251,8 +253,9 @@ export class Kthreads implements KthreadOps {
       WARN_ON(true, `kthread_bind(${p.name}, ${cpu}): the thread is not inactive (state ${p.state}${p.on_rq ? ", queued" : ""}${p.on_cpu ? ", running" : ""})`);
       return;
     }
-    p.cpu = cpu;
-    // kthread.c:161 sets cpus_allowed and rt.nr_cpus_allowed together.
+    // kthread.c:161 sets cpus_allowed and rt.nr_cpus_allowed together, and
+    // not task_cpu: the first wake-up finds task_cpu outside the mask and
+    // select_task_rq() -> select_fallback_rq() places the thread.
     p.cpus_allowed = CpuMask.cpumask_of(cpu);
     p.rt.nr_cpus_allowed = 1;
     p.flags |= PF_THREAD_BOUND;

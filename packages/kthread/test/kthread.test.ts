@@ -148,24 +148,38 @@ describe("kthread_create, kthread_bind, wake-up and kthread_stop", () => {
     expect(t.exit_code).toBe(42);
   });
 
-  it("kthread_bind sets CPU, one-CPU affinity and PF_THREAD_BOUND on a thread that has not run", () => {
-    const { k, kt } = boot(4);
-    let t!: TaskStruct;
-    control(k, function* () {
-      t = yield* kt.kthread_create(function* () {
+  it.each([4, 8])(
+    "kthread_bind on %i CPUs sets a one-CPU affinity and PF_THREAD_BOUND but leaves the thread on kthreadd's CPU until it is woken",
+    (cpus) => {
+      const { k, kt, kthreadd } = boot(cpus);
+      const last = cpus - 1;
+      let t!: TaskStruct;
+      let cpu_after_bind = -1;
+      let ran_on = -1;
+      control(k, function* () {
+        t = yield* kt.kthread_create(function* () {
+          ran_on = smp_processor_id();
+          return 0;
+        }, null, "migration/%d", last);
+        kt.kthread_bind(t, last);
+        cpu_after_bind = t.cpu;
+        yield SLEEP(ms(1));
+        k.sched.wake_up_process(t);
         return 0;
-      }, null, "migration/%d", 3);
-      kt.kthread_bind(t, 3);
-      return 0;
-    });
-    k.run(ms(1));
-    expect(t.comm).toBe("migration/3");
-    expect(t.cpu).toBe(3);
-    expect(t.cpus_allowed.toString()).toBe(CpuMask.cpumask_of(3).toString());
-    expect(t.cpus_allowed.weight()).toBe(1);
-    expect(t.flags & PF_THREAD_BOUND).toBe(PF_THREAD_BOUND);
-    expect(t.on_rq).toBe(false);
-  });
+      });
+      k.run(ms(3));
+      expect(t.comm).toBe(`migration/${last}`);
+      // kthread.c:161 writes cpus_allowed, rt.nr_cpus_allowed and PF_THREAD_BOUND, not task_cpu.
+      expect(cpu_after_bind).toBe(kthreadd.cpu);
+      expect(cpu_after_bind).not.toBe(last);
+      expect(t.cpus_allowed.toString()).toBe(CpuMask.cpumask_of(last).toString());
+      expect(t.rt.nr_cpus_allowed).toBe(1);
+      expect(t.flags & PF_THREAD_BOUND).toBe(PF_THREAD_BOUND);
+      // The wake-up found task_cpu outside the mask and placed it on its CPU.
+      expect(ran_on).toBe(last);
+      expect(t.cpu).toBe(last);
+    },
+  );
 
   it("kthread_run wakes the thread at once", () => {
     const { k, kt } = boot(2);

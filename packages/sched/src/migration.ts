@@ -202,11 +202,12 @@ export function* migration_init(s: Scheduler, boot_cpu: number): KernelCall {
 
 /**
  * sched_init_smp(): arch_init_sched_domains(cpu_active_mask), then
- * hotcpu_notifier(update_runtime, 0).
+ * hotcpu_notifier(update_runtime, 0), and sched_init_granularity() last.
  */
 export function sched_init_smp(s: Scheduler): void {
   s.arch_init_sched_domains();
   s.k.hotplug.register_cpu_notifier(update_runtime_notifier(s));
+  s.update_sysctl();
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   HrTimer,
   NSEC_PER_MSEC,
   NSEC_PER_USEC,
+  PF_KTHREAD,
   ProcessExecutor,
   rt_policy,
   type CpuExec,
@@ -51,6 +52,11 @@ export interface SchedParams {
   topology?: Topology;
 }
 
+/** normalized_sysctl_sched_latency, _min_granularity, _wakeup_granularity (sched_fair.c): 5, 1 and 1 ms. */
+const NORMALIZED_SCHED_LATENCY = 5 * NSEC_PER_MSEC;
+const NORMALIZED_SCHED_MIN_GRANULARITY = 1 * NSEC_PER_MSEC;
+const NORMALIZED_SCHED_WAKEUP_GRANULARITY = 1 * NSEC_PER_MSEC;
+
 /** DEF_TIMESLICE of SCHED_RR: 100 ms. */
 export const RR_TIMESLICE = 100 * NSEC_PER_MSEC;
 
@@ -84,11 +90,19 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
   readonly rt_class: RtSchedClass;
   readonly fair_class: FairSchedClass;
 
-  // CFS tunables of 2.6.34, scaled by 1 + ilog2(ncpus) as sched_init_granularity does.
-  readonly sched_latency: number;
-  readonly sched_min_granularity: number;
-  readonly sched_wakeup_granularity: number;
+  // CFS tunables of 2.6.34 (sysctl_sched_*): the normalized values until
+  // update_sysctl() scales them by 1 + ilog2(min(online CPUs, 8)).
+  sched_latency = NORMALIZED_SCHED_LATENCY;
+  sched_min_granularity = NORMALIZED_SCHED_MIN_GRANULARITY;
+  sched_wakeup_granularity = NORMALIZED_SCHED_WAKEUP_GRANULARITY;
   private readonly sched_nr_latency = 5;
+
+  /** printk_ratelimit_state: jiffies the window began (null: none yet), messages printed and suppressed in it. */
+  private readonly printk_ratelimit_state: { begin: number | null; printed: number; missed: number } = {
+    begin: null,
+    printed: 0,
+    missed: 0,
+  };
 
   /** Set while reading another CPU's accounting: charge time, no throttle decisions. */
   private remote = false;
@@ -129,10 +143,20 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     }
     this.rt_class = new RtSchedClass(this);
     this.fair_class = new FairSchedClass(this);
-    const factor = 1 + Math.floor(Math.log2(Math.min(p.nr_cpus, 8)));
-    this.sched_latency = 5 * NSEC_PER_MSEC * factor;
-    this.sched_min_granularity = 1 * NSEC_PER_MSEC * factor;
-    this.sched_wakeup_granularity = 1 * NSEC_PER_MSEC * factor;
+  }
+
+  /**
+   * update_sysctl(): sched_init_smp()'s sched_init_granularity() and every
+   * rq_online_fair / rq_offline_fair call it, with the online CPU count of
+   * that moment (SCHED_TUNABLESCALING_LOG, the default). sched_nr_latency
+   * stays 5: only the sysctl handler recomputes it.
+   */
+  update_sysctl(): void {
+    const cpus = Math.min(this.k.hotplug.num_online_cpus(), 8);
+    const factor = 1 + Math.floor(Math.log2(cpus));
+    this.sched_latency = factor * NORMALIZED_SCHED_LATENCY;
+    this.sched_min_granularity = factor * NORMALIZED_SCHED_MIN_GRANULARITY;
+    this.sched_wakeup_granularity = factor * NORMALIZED_SCHED_WAKEUP_GRANULARITY;
   }
 
   /** rt_bandwidth_enabled(): sysctl_sched_rt_runtime >= 0. */
@@ -325,14 +349,41 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
    * every CPU (cpuset_cpus_allowed_locked without cpusets) and take the
    * first active one.
    */
-  select_fallback_rq(_cpu: number, p: TaskStruct): number {
+  select_fallback_rq(cpu: number, p: TaskStruct): number {
     const active = this.cpu_active_mask();
     const dest = p.cpus_allowed.first_and(active);
     if (dest >= 0) return dest;
     p.cpus_allowed = CpuMask.first_n(this.nr_cpu_ids);
     const any = p.cpus_allowed.first_and(active);
     if (any < 0) BUG(`select_fallback_rq(${p.name}): no active CPU`);
+    // "Don't tell them about moving exiting tasks or kernel threads (both mm NULL)."
+    if ((p.flags & PF_KTHREAD) === 0 && this.printk_ratelimit("select_fallback_rq")) {
+      this.k.printk(`process ${p.pid} (${p.comm}) no longer affine to cpu${cpu}`);
+    }
     return any;
+  }
+
+  /**
+   * printk_ratelimit() (lib/ratelimit.c ___ratelimit over
+   * printk_ratelimit_state: 10 messages per 5 * HZ jiffies); a window that
+   * ends with messages suppressed says how many.
+   */
+  private printk_ratelimit(func: string): boolean {
+    const rs = this.printk_ratelimit_state;
+    const jiffies = Math.floor(this.engine.now / this.tick_ns);
+    if (rs.begin === null) rs.begin = jiffies;
+    if (rs.begin + 5 * this.k.config.hz < jiffies) {
+      if (rs.missed) this.k.printk(`${func}: ${rs.missed} callbacks suppressed`);
+      rs.begin = null;
+      rs.printed = 0;
+      rs.missed = 0;
+    }
+    if (rs.printed < 10) {
+      rs.printed++;
+      return true;
+    }
+    rs.missed++;
+    return false;
   }
 
   protected override update_curr_class(rq: CpuExec, p: TaskStruct, delta: number): void {
@@ -610,6 +661,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     this.rq_online[cpu] = true;
     this.__enable_runtime(cpu);
     this.rt_class.rq_online(cpu);
+    this.fair_class.rq_online();
     this.fair_class.nr_running_changed(cpu);
   }
 
@@ -618,6 +670,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     if (!this.rq_online[cpu]) return;
     this.rt_class.rq_offline(cpu);
     this.__disable_runtime(cpu);
+    this.fair_class.rq_offline();
     this.rq_rd[cpu]!.online.clear_cpu(cpu);
     this.rq_online[cpu] = false;
     this.fair_class.nr_running_changed(cpu);

@@ -49,6 +49,8 @@ export interface SchedCore {
   readonly sched_latency: number;
   readonly sched_wakeup_granularity: number;
   readonly sched_min_granularity: number;
+  /** update_sysctl(): the CFS tunables follow the online CPU count. */
+  update_sysctl(): void;
   resched_curr(rq: CpuExec): void;
   update_curr(rq: CpuExec): void;
   /** Re-arm the next tick that matters for rq's curr. */

@@ -151,8 +151,15 @@ export class FairSchedClass implements SchedClass {
     p.rt.nr_cpus_allowed = mask.weight();
   }
 
-  rq_online(): void {}
-  rq_offline(): void {}
+  /** rq_online_fair(): update_sysctl(). */
+  rq_online(): void {
+    this.s.update_sysctl();
+  }
+
+  /** rq_offline_fair(): update_sysctl(). */
+  rq_offline(): void {
+    this.s.update_sysctl();
+  }
 
   // ---- cpu_load[] ------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import {
   type TaskStruct,
 } from "@ksim/core";
 import { describe, expect, it } from "vitest";
-import { migration_init, sched_init_smp, type MigrationThreadStop } from "../src/index.js";
+import { cpuset_track_online_cpus_notifier, migration_init, sched_init_smp, type MigrationThreadStop } from "../src/index.js";
 import { make_sched_kernel, spawn_on, type SchedTestKernel } from "./fakes.js";
 
 const ms = (n: number) => n * NSEC_PER_MSEC;
@@ -44,6 +44,8 @@ function boot(k: SchedTestKernel): void {
 
 /** _cpu_down()'s notifier sequence, with take_cpu_down run on the dying CPU. */
 function* cpu_down(k: SchedTestKernel, cpu: number): KernelCall<number> {
+  // set_cpu_active(cpu, false) comes before CPU_DOWN_PREPARE.
+  k.hotplug.cpu_active_mask.clear_cpu(cpu);
   yield* k.hotplug.call_chain(CPU_DOWN_PREPARE, cpu);
   const ctx = exec_context();
   const saved = ctx.cpu;
@@ -167,5 +169,49 @@ describe("the 2.6.34 hang, seen from the scheduler alone", () => {
     expect(result()).toBe(0);
     expect(cpuhp.state).toBe("X");
     expect(k.sched.rt_period_timer.cpu).toBe(0);
+  });
+});
+
+describe("CFS tunables follow the online CPU count (update_sysctl)", () => {
+  /** sysctl_sched_latency, _min_granularity, _wakeup_granularity in ms. */
+  const tunables = (k: SchedTestKernel) => [
+    k.sched.sched_latency / ms(1),
+    k.sched.sched_min_granularity / ms(1),
+    k.sched.sched_wakeup_granularity / ms(1),
+  ];
+
+  it.each([4, 8, 16])("on %i CPUs: factor 1 + ilog2(min(online, 8)), as of each rq_online_fair / rq_offline_fair", (cpus) => {
+    const k = make_sched_kernel({ cpus });
+    boot(k);
+    const factor = (n: number) => 1 + Math.floor(Math.log2(Math.min(n, 8)));
+    // sched_init_granularity() at the end of sched_init_smp.
+    expect(tunables(k)).toEqual([5 * factor(cpus), factor(cpus), factor(cpus)]);
+    k.hotplug.register_cpu_notifier(cpuset_track_online_cpus_notifier(k.sched));
+    const seen: number[][] = [];
+    spawn_on(k, 0, {
+      comm: "cpuhp",
+      cpus_allowed: CpuMask.of([0]),
+      *threadfn() {
+        for (let c = cpus - 1; c >= 1; c--) {
+          yield* cpu_down(k, c);
+          seen.push(tunables(k));
+        }
+        yield* k.hotplug.cpu_up(1);
+        seen.push(tunables(k));
+        return 0;
+      },
+    });
+    k.run(ms(100));
+    // The domain rebuild at CPU_DOWN_PREPARE takes the dying rq offline while
+    // it is still in cpu_online_mask; migration_call's set_rq_offline at
+    // CPU_DYING then finds it offline and calls nothing. So after cpu_down(c)
+    // the tunables count c + 1 CPUs, the dying one included.
+    const want: number[][] = [];
+    for (let c = cpus - 1; c >= 1; c--) want.push([5 * factor(c + 1), factor(c + 1), factor(c + 1)]);
+    // cpu_up(1): migration_call's set_rq_online at CPU_ONLINE counts CPU 1 online.
+    want.push([5 * factor(2), factor(2), factor(2)]);
+    expect(seen).toEqual(want);
+    // One CPU online, yet factor 2: 10 ms, not the 5 ms of a one-CPU boot.
+    expect(want[want.length - 2]).toEqual([10, 2, 2]);
   });
 });

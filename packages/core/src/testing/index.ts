@@ -4,6 +4,7 @@
  * and the fakes stand in for the hotplug and stop_machine subsystems.
  */
 import { BUG } from "../bug.js";
+import { LocalTimerIrqs, type LocalTimerDevice } from "../clockchips.js";
 import { exec_context } from "../context.js";
 import { CpuMask } from "../cpumask.js";
 import type { KernelCall } from "../effects.js";
@@ -115,10 +116,22 @@ export class FakeHotplug implements CpuHotplugOps {
   /** Every notifier call made through call_chain: [name, action, cpu, ret]. */
   readonly calls: [string, number, number, number][] = [];
 
+  /** Masked while a CPU is offline: set_online() masks and unmasks it. */
+  readonly local_timers: LocalTimerIrqs;
+
   constructor(nr_cpus: number) {
     this.cpu_online_mask = CpuMask.first_n(nr_cpus);
     this.cpu_active_mask = CpuMask.first_n(nr_cpus);
     this.cpu_present_mask = CpuMask.first_n(nr_cpus);
+    this.local_timers = new LocalTimerIrqs(nr_cpus, () => true);
+  }
+
+  local_timer_masked(cpu: number): boolean {
+    return this.local_timers.is_masked(cpu);
+  }
+
+  register_local_timer_device(dev: LocalTimerDevice): void {
+    this.local_timers.register(dev);
   }
 
   register_cpu_notifier(nb: NotifierBlock): number {
@@ -147,9 +160,11 @@ export class FakeHotplug implements CpuHotplugOps {
 
   set_online(cpu: number, online: boolean): void {
     if (online) {
+      this.local_timers.set_masked(cpu, false);
       this.cpu_online_mask.set_cpu(cpu);
       this.cpu_active_mask.set_cpu(cpu);
     } else {
+      this.local_timers.set_masked(cpu, true);
       this.cpu_online_mask.clear_cpu(cpu);
       this.cpu_active_mask.clear_cpu(cpu);
     }

@@ -145,8 +145,8 @@ export class SimpleKthreads implements KthreadOps {
     return p;
   }
   kthread_bind(p: TaskStruct, cpu: number): void {
-    p.cpu = cpu;
     p.cpus_allowed = CpuMask.cpumask_of(cpu);
+    p.rt.nr_cpus_allowed = 1;
     p.flags |= PF_THREAD_BOUND;
   }
   *kthread_stop(p: TaskStruct): KernelCall<number> {
