@@ -81,6 +81,17 @@ export {
   EventQueue,
 } from "./heap.js";
 
+// include/linux/timer.h
+export {
+  MAX_SCHEDULE_TIMEOUT,
+  TIMER,
+  TimerList,
+  jiffies_to_msecs,
+  msecs_to_jiffies,
+  tick_nsec,
+} from "./timer.js";
+export type { TimerOps, TimerStats } from "./timer.js";
+
 // include/linux/hrtimer.h
 export {
   HRTIMER_NORESTART,
