@@ -6,6 +6,9 @@ import { describe, expect, it } from "vitest";
 import { run_scenario } from "../src/runner.js";
 import type { RunResult } from "@ksim/report";
 import { load_scenario, parse_scenario } from "@ksim/scenario";
+import { CpuMask } from "@ksim/core";
+import type { HungTaskDetector } from "@ksim/hung-task";
+import { Machine, type MachineOptions } from "../src/machine.js";
 
 const run = (raw: unknown): RunResult => run_scenario(parse_scenario(raw, "test.yaml"));
 const nodes = (r: RunResult) => r.hang?.cycle.map((e) => e.node) ?? [];
@@ -29,15 +32,51 @@ function machine(opts: { cpus?: number; timer_cpu: number; down: number; on?: nu
 describe("seed-hang (2.6.34 as released)", () => {
   const r = run_scenario(load_scenario("seed-hang").spec);
 
-  it("hangs: cpuhp-stress in kthread_stop; khungtaskd, forked onto idle CPU 1, is stranded too, so the watchdog reports it", () => {
+  it("hangs: cpuhp-stress in kthread_stop, reported by khungtaskd at its second scan, 240 s", () => {
     expect(r.outcome).toBe("hang");
     const t = r.hang!.hung_tasks[0]!;
     expect([t.comm, t.state, t.in]).toEqual(["cpuhp-stress", "D", "kthread_stop"]);
-    // Fork balancing put khungtaskd on CPU 1 (CPU 0 ran init); its 120 s sleep
-    // is an hrtimer on CPU 1's base, which only hrtimer_cpu_notify(CPU_DEAD) would move.
-    expect(r.hang!.detected_by).toBe("watchdog");
-    expect(r.dmesg.join("\n")).toMatch(/khungtaskd could not report it: it waits for hrtimer hrtimer_wakeup -> notifier hrtimer_cpu_notify \(CPU_DEAD\)/);
-    const waited = r.hang!.detected_at_ns - t.blocked_since_ns;
+    // kthreadd forked khungtaskd onto CPU 0 (CPU 1 still had ksoftirqd/1
+    // queued: boot takes no simulated time), so its timer is on CPU 0's wheel
+    // and fires: schedule_timeout_interruptible(120 * HZ) ends at jiffy
+    // 120000 and 240000; the first scan records the switch count of
+    // cpuhp-stress (blocked at 4.901 s), the second finds it unchanged.
+    expect(r.hang!.detected_by).toBe("khungtaskd");
+    expect(r.hang!.detected_at_ns).toBe(240e9);
+    expect(r.dmesg.join("\n")).toMatch(/INFO: task cpuhp-stress:\d+ blocked for more than 120 seconds\./);
+  });
+
+  it("a khungtaskd whose timer sleeps on CPU 1's wheel is stranded too, and ksim's watchdog says why", () => {
+    // The same machine, with khungtaskd moved to CPU 1 before it first runs,
+    // so that its schedule_timeout timer is on the wheel of the CPU that dies.
+    const pin_khungtaskd: MachineOptions["decorate"] = (name, f) =>
+      name !== "hung_task"
+        ? f
+        : (k) => {
+            const s = f(k);
+            const d = s.ops as HungTaskDetector;
+            return {
+              ...s,
+              initcalls: [
+                {
+                  name: "hung_task_init",
+                  level: "device",
+                  *fn() {
+                    const p = yield* d.hung_task_init();
+                    k.sched.set_cpus_allowed_ptr(p, CpuMask.cpumask_of(1));
+                  },
+                },
+              ],
+            };
+          };
+    const m = new Machine(load_scenario("seed-hang").spec, { decorate: pin_khungtaskd });
+    const rr = m.run();
+    expect(rr.outcome).toBe("hang");
+    expect(rr.hang!.detected_by).toBe("watchdog");
+    expect(rr.dmesg.join("\n")).toMatch(
+      /khungtaskd could not report it: it waits for timer process_timeout\(khungtaskd\/\d+\) -> notifier timer_cpu_notify \(CPU_DEAD\)/,
+    );
+    const waited = rr.hang!.detected_at_ns - rr.hang!.hung_tasks[0]!.blocked_since_ns;
     expect(waited).toBeGreaterThan(240e9);
     expect(waited).toBeLessThanOrEqual(240e9 + 10e9);
   });

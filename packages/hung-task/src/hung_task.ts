@@ -8,6 +8,7 @@ import {
   current,
   define_service,
   MAX_SCHEDULE_TIMEOUT,
+  NICE_TO_PRIO,
   PF_KTHREAD,
   SCHEDULE,
   SLEEP,
@@ -63,6 +64,18 @@ export class HungTaskDetector {
   /**
    * hung_task_init(): kthread_run(watchdog, NULL, "khungtaskd"), whatever
    * the timeout: with 0 the thread sleeps until the sysctl is written.
+   * kthreadd forks it, so it is placed by fork balancing after whatever
+   * was already runnable has run (init waits for kthreadd meanwhile).
+   */
+  *hung_task_init(): KernelCall<TaskStruct> {
+    const p = yield* this.k.kthread.kthread_run(() => this.watchdog(), null, "khungtaskd");
+    this.task = p;
+    return p;
+  }
+
+  /**
+   * hung_task_init() without kthreadd, for a machine that has none (a test
+   * kit): the thread is created and woken by the caller.
    */
   init(): TaskStruct {
     const k = this.k;
@@ -84,7 +97,9 @@ export class HungTaskDetector {
    * timeout read anew.
    */
   private *watchdog(): KernelCall<number> {
-    // set_user_nice(current, 0): the thread is created at nice 0 already.
+    // set_user_nice(current, 0): kthreadd's children inherit its nice level.
+    const self = current();
+    if (self.static_prio !== NICE_TO_PRIO(0)) this.k.sched.sched_setscheduler(self, "NORMAL", 0);
     for (;;) {
       let timeout = this.sysctl_hung_task_timeout_secs;
       while ((yield* this.schedule_timeout_interruptible(timeout_jiffies(timeout, this.k.config.hz))) !== 0) {
@@ -165,7 +180,7 @@ export function hung_task_subsystem(opts: HungTaskOptions): SubsystemFactory {
       implementation: "kernel/hung_task.c of 2.6.34",
       provides: HUNG_TASK,
       ops: d,
-      initcalls: [{ name: "hung_task_init", level: "device", fn: () => void d.init() }],
+      initcalls: [{ name: "hung_task_init", level: "device", fn: () => d.hung_task_init() }],
     };
   };
 }
