@@ -101,6 +101,36 @@ describe("seed-hang (2.6.34 as released)", () => {
   });
 });
 
+describe("ksoftirqd/1's stop at CPU_DEAD (softirq's cpu_callback)", () => {
+  // cpu_callback makes ksoftirqd/1 SCHED_FIFO MAX_RT_PRIO-1 and kthread_stop's
+  // it at CPU_DEAD, priority 0: registered by an early initcall, after
+  // hrtimers_nb. With hrtimer_cpu_notify moved below 0 the period timer is
+  // still on CPU 1's base when that stop waits on the throttled CPU 0.
+  it.each([
+    ["2.6.34 with the CPU_POST_DEAD fix", ["kernel.migration_thread_stop=CPU_POST_DEAD"], ["migration_call", "timer_cpu_notify"]],
+    ["2.6.35 (cpu_stop)", ["kernel.version=2.6.35"], ["cpu_stop_cpu_callback", "migration_call", "timer_cpu_notify"]],
+  ] as [string, string[], string[]][])("%s: hangs in kthread_stop(ksoftirqd/1) when hrtimer_cpu_notify is at -5", (_name, sets, called) => {
+    const r = run_scenario(load_scenario("seed-hang", { sets: [...sets, "kernel.notifier_priority.hrtimer_cpu_notify=-5"] }).spec);
+    expect(r.outcome).toBe("hang");
+    const n = nodes(r);
+    expect(n[1]).toMatch(/^task ksoftirqd\/1\/\d+$/);
+    expect(n.slice(2)).toEqual(["cpu 0", "rt_rq 0", "hrtimer sched_rt_period_timer", "notifier hrtimer_cpu_notify (CPU_DEAD)"]);
+    expect(r.hang!.cycle[1]!.because).toMatch(/ksoftirqd\/1\/\d+ \(FIFO 99\) is runnable on CPU 0/);
+    expect(r.hang!.cycle[5]!.because).toMatch(/blocked in cpu_callback \(priority 0\), which runs before hrtimer_cpu_notify \(priority -5\)/);
+    const down = r.hotplug.find((op) => op.op === "cpu_down")!;
+    // Called and returned at CPU_DEAD before the stop: those of priority 10, then timer_cpu_notify (0).
+    expect(down.notifications.filter((x) => x.event === "CPU_DEAD").map((x) => x.notifier)).toEqual(called);
+  });
+
+  it("at the default priorities the stop finds the period timer already moved: both fixes end ok with ksoftirqd/1 gone", () => {
+    const r = run_scenario(load_scenario("seed-hang", { sets: ["kernel.migration_thread_stop=CPU_POST_DEAD"] }).spec);
+    expect(r.outcome).toBe("ok");
+    const dead = r.hotplug.find((op) => op.op === "cpu_down")!.notifications.filter((x) => x.event === "CPU_DEAD").map((x) => x.notifier);
+    expect(dead.slice(0, 4)).toEqual(["migration_call", "timer_cpu_notify", "hrtimer_cpu_notify", "cpu_callback"]);
+    expect(r.tasks.some((t) => t.comm === "ksoftirqd/1")).toBe(false);
+  });
+});
+
 describe("the fixes", () => {
   it.each([
     ["seed-fix-post-dead", []],
