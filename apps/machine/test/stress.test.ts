@@ -123,9 +123,10 @@ describe("ksim shrink", () => {
   it("turns a random seed-stress hang into a scripted scenario of a handful of operations with the same cycle", () => {
     const spec = load_scenario("seed-stress").spec;
     const r = shrink(spec, 6);
-    // The domain rebuilds on hotplug reset rt_time on every active rq, and
-    // the balancer moves the fair load: seed 6 now hangs at its 213th script operation.
-    expect(r.before.ops).toBe(213);
+    // The domain rebuilds on hotplug reset rt_time on every active rq, the
+    // balancer moves the fair load, and each cpu_down also stops ksoftirqd/N
+    // and wakes the caller's ksoftirqd: seed 6 now hangs at its 363rd script operation.
+    expect(r.before.ops).toBe(363);
     expect(r.after.ops).toBeLessThanOrEqual(8);
     expect(r.scenario).not.toHaveProperty("stress");
     // The file it writes is a scenario like any other, and it hangs the same way.
