@@ -84,7 +84,6 @@ export {
 // include/linux/timer.h
 export {
   MAX_SCHEDULE_TIMEOUT,
-  TIMER,
   TimerList,
   jiffies_to_msecs,
   msecs_to_jiffies,
@@ -205,6 +204,7 @@ export {
   KTHREAD,
   STOP_MACHINE,
   CPU_STOP,
+  TIMER,
 } from "./kernel.js";
 export type {
   KernelConfig,

@@ -4,7 +4,6 @@
  * sleeps of include/linux/sched.h that it times (schedule_timeout, msleep).
  */
 import type { KernelCall } from "./effects.js";
-import { define_service } from "./kernel.js";
 import { NSEC_PER_SEC, type Nanoseconds } from "./time.js";
 
 /** MAX_SCHEDULE_TIMEOUT (LONG_MAX): schedule_timeout() arms no timer and sleeps until woken. */
@@ -87,6 +86,3 @@ export interface TimerOps {
   timers_on(cpu: number): TimerList[];
   readonly stats: TimerStats;
 }
-
-/** The timer wheel's service. Here, beside its interface, so khungtaskd can sleep on it. */
-export const TIMER = define_service<TimerOps>("timer");
