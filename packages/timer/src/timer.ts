@@ -387,13 +387,14 @@ export class Timers implements TimerOps {
    * whose jiffies reach its expiry, and never in the tick that has already
    * passed (an expired timer goes to the slot of the next jiffy).
    */
-  private internal_add_timer(base: TvecBase, timer: TimerList, entry: TimerEntry): void {
+  private internal_add_timer(base: TvecBase, timer: TimerList, entry: TimerEntry, activate = true): void {
     const at_jiffy = Math.max(timer.expires, this.jiffies + 1, base.timer_jiffies);
     entry.time = at_jiffy * this.tick_ns;
     entry.seq = this.add_seq++;
     timer.cpu = base.cpu;
     const trace = this.k.trace;
-    if (trace.enabled) {
+    // debug_activate() traces timer_start; migrate_timer_list() adds without it.
+    if (activate && trace.enabled) {
       trace.emit("timer_start", this.trace_cpu(base), { timer: timer.name, function: function_name(timer), expires: timer.expires });
     }
     base.queue.push(entry);
@@ -519,10 +520,13 @@ export class Timers implements TimerOps {
     const new_base = this.base(this_cpu);
     if (old_base.running_timer !== null) BUG(`migrate_timers(${cpu}): ${old_base.running_timer.name}'s function is running`);
     this.k.engine.cancel(old_base.tick);
+    const trace = this.k.trace;
     for (let e = old_base.first(); e !== undefined; e = old_base.first()) {
+      // detach_timer(timer, 0) traces timer_cancel.
+      if (trace.enabled) trace.emit("timer_cancel", this_cpu, { timer: e.timer.name });
       old_base.queue.remove(e);
       e.base = new_base;
-      this.internal_add_timer(new_base, e.timer, e);
+      this.internal_add_timer(new_base, e.timer, e, false);
       this.stats.migrated++;
     }
   }

@@ -12,8 +12,8 @@ export interface Wheel {
 }
 
 /** A test kernel with the wheel installed as its TIMER service, init_timers() done. */
-export function make_wheel(opts: { cpus?: number; hz?: number } & TimersOptions = {}): Wheel {
-  const k = make_test_kernel({ cpus: opts.cpus ?? 2, hz: opts.hz ?? 1000 });
+export function make_wheel(opts: { cpus?: number; hz?: number; trace?: boolean } & TimersOptions = {}): Wheel {
+  const k = make_test_kernel({ cpus: opts.cpus ?? 2, hz: opts.hz ?? 1000, trace: opts.trace ?? false });
   const t = new Timers(k, opts);
   k.services.set(TIMER.name, t);
   t.init();

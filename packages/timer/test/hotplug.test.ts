@@ -37,6 +37,26 @@ describe("timer_cpu_notify", () => {
     expect(w.t.stats.migrated).toBe(1);
   });
 
+  it("traces as 2.6.34 does: timer_start on add, timer_cancel when detached (also on expiry and on migration), expire entry and exit", () => {
+    const w = make_wheel({ trace: true });
+    const t = new TimerList("traced");
+    w.t.setup_timer(t, function traced_fn() {}, null);
+    spawn_on(w, 1, "adder", function* () {
+      w.t.mod_timer(t, 10);
+      return 0;
+    });
+    take_down(w, 5, 20);
+    w.k.run();
+    const seen = w.k.records.filter((r) => r.event.startsWith("timer_")).map((r) => `${r.cpu} ${r.event} ${JSON.stringify(r.fields)}`);
+    expect(seen).toEqual([
+      '1 timer_start {"timer":"traced","function":"traced_fn","expires":10}',
+      '0 timer_cancel {"timer":"traced"}',
+      '0 timer_cancel {"timer":"traced"}',
+      '0 timer_expire_entry {"timer":"traced","function":"traced_fn","now":21}',
+      '0 timer_expire_exit {"timer":"traced"}',
+    ]);
+  });
+
   it("a timer not yet due keeps its expiry when it moves", () => {
     const w = make_wheel();
     const t = new TimerList("later");
