@@ -11,6 +11,8 @@ export default ksim({
     "@ksim/sched",
     "@ksim/stop-machine",
     "@ksim/hung-task",
+    "@ksim/timer",
+    "@ksim/softirq",
     "@ksim/scenario",
     "@ksim/workload",
     "@ksim/report",

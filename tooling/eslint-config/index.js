@@ -14,6 +14,8 @@ const WORKSPACE = [
   "@ksim/sched",
   "@ksim/stop-machine",
   "@ksim/hung-task",
+  "@ksim/timer",
+  "@ksim/softirq",
   "@ksim/scenario",
   "@ksim/workload",
   "@ksim/report",

@@ -8,19 +8,27 @@ import { cpu_hotplug_2635_subsystem, cpu_hotplug_subsystem } from "@ksim/cpu-hot
 import { hrtimer_subsystem } from "@ksim/hrtimer";
 import { hung_task_subsystem, type OnHung } from "@ksim/hung-task";
 import { kthread_subsystem } from "@ksim/kthread";
+import { softirq_subsystem } from "@ksim/softirq";
 import { sched_2635_subsystem, sched_subsystem, type SchedParams, type SchedParams2635 } from "@ksim/sched";
 import type { KernelVersion, ScenarioSpec } from "@ksim/scenario";
 import { cpu_stop_machine_subsystem, cpu_stop_subsystem, kstop_subsystem } from "@ksim/stop-machine";
+import { timer_subsystem, type TimersOptions } from "@ksim/timer";
 
-/** The subsystems of a 2.6.34 kernel, in boot order within a level. */
-export const SUBSYSTEM_NAMES = ["cpu_hotplug", "sched", "hrtimer", "kthread", "stop_machine", "hung_task"] as const;
+/**
+ * The subsystems of a 2.6.34 kernel, in boot order within a level:
+ * start_kernel() runs init_timers(), hrtimers_init(), softirq_init() in that
+ * order (so timers_nb, hrtimers_nb precede cpu_callback among the priority-0
+ * notifiers), and the early initcalls go in link order (sched.o before
+ * softirq.o).
+ */
+export const SUBSYSTEM_NAMES = ["cpu_hotplug", "sched", "timer", "hrtimer", "softirq", "kthread", "stop_machine", "hung_task"] as const;
 /** Every subsystem some version has: 2.6.35 adds cpu_stop. */
 export type SubsystemName = (typeof SUBSYSTEM_NAMES)[number] | "cpu_stop";
 
 /** The subsystems each version is made of, in boot order within a level. */
 export const KERNEL_SUBSYSTEMS: Readonly<Record<KernelVersion, readonly SubsystemName[]>> = {
   "2.6.34": SUBSYSTEM_NAMES,
-  "2.6.35": ["cpu_hotplug", "cpu_stop", "sched", "hrtimer", "kthread", "stop_machine", "hung_task"],
+  "2.6.35": ["cpu_hotplug", "cpu_stop", "sched", "timer", "hrtimer", "softirq", "kthread", "stop_machine", "hung_task"],
 };
 
 /** What the machine wants to hear from its subsystems. */
@@ -56,11 +64,19 @@ export function kernel_version(spec: ScenarioSpec): KernelVersion {
   return spec.kernel.version;
 }
 
+/** The timer wheel's options: 2.6.35 added timer slack to mod_timer(). */
+function timer_opts(spec: ScenarioSpec, timer_slack: boolean): TimersOptions {
+  const prio = spec.kernel.notifier_priority["timer_cpu_notify"];
+  return { timer_slack, ...(prio !== undefined ? { priority: prio } : {}) };
+}
+
 /** The subsystems both versions share, configured from the scenario. */
 function common(spec: ScenarioSpec, hooks: AssemblyHooks) {
   const kp = spec.kernel;
-  const hrtimer_prio = kp.notifier_priority["hrtimer_cpu_notify"];
+  const prio = kp.notifier_priority;
+  const hrtimer_prio = prio["hrtimer_cpu_notify"];
   return {
+    softirq: softirq_subsystem(prio["cpu_callback"] !== undefined ? { priority: prio["cpu_callback"] } : {}),
     hotplug_opts: { nr_cpus: kp.cpus, boot_cpu: 0, log_limit: HOTPLUG_LOG_LIMIT },
     hrtimer: hrtimer_subsystem(hrtimer_prio !== undefined ? { priority: hrtimer_prio } : {}),
     kthread: kthread_subsystem(),
@@ -74,7 +90,9 @@ function assembly_2634(spec: ScenarioSpec, hooks: AssemblyHooks): Map<SubsystemN
   return new Map<SubsystemName, SubsystemFactory>([
     ["cpu_hotplug", cpu_hotplug_subsystem(c.hotplug_opts)],
     ["sched", sched_subsystem(sched_params(spec))],
+    ["timer", timer_subsystem(timer_opts(spec, false))],
     ["hrtimer", c.hrtimer],
+    ["softirq", c.softirq],
     ["kthread", c.kthread],
     ["stop_machine", kstop_subsystem()],
     ["hung_task", c.hung_task],
@@ -92,7 +110,9 @@ function assembly_2635(spec: ScenarioSpec, hooks: AssemblyHooks): Map<SubsystemN
     ["cpu_hotplug", cpu_hotplug_2635_subsystem(c.hotplug_opts)],
     ["cpu_stop", cpu_stop_subsystem()],
     ["sched", sched_2635_subsystem(sched_params_2635(spec))],
+    ["timer", timer_subsystem(timer_opts(spec, true))],
     ["hrtimer", c.hrtimer],
+    ["softirq", c.softirq],
     ["kthread", c.kthread],
     ["stop_machine", cpu_stop_machine_subsystem()],
     ["hung_task", c.hung_task],

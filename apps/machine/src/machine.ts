@@ -237,9 +237,10 @@ export class Machine {
   /**
    * ksim's own watchdog, outside the model (it changes nothing in it): the
    * person at the console who sees the machine stuck although khungtaskd
-   * said nothing. khungtaskd can itself be stranded: its sleep is an hrtimer
-   * on some CPU's base, and if that CPU died in the very cpu_down that hangs,
-   * its timer waits for the same hrtimer_cpu_notify(CPU_DEAD). A task in D
+   * said nothing. khungtaskd can itself be stranded: its sleep is a timer
+   * on the wheel of the CPU it last ran on, and if that CPU died in the very
+   * cpu_down that hangs, its timer waits for timer_cpu_notify(CPU_DEAD),
+   * which that hang keeps from running. A task in D
    * for more than twice the hung-task timeout, without a context switch,
    * whose wait-for chain closes a cycle, is a hang.
    */

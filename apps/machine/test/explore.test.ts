@@ -118,13 +118,21 @@ describe("ksim explore: seed-hang", () => {
     expect(hang.witness.ties).toEqual([]);
   }, 300_000);
 
-  it("with migration_thread_stop=CPU_POST_DEAD the same space is complete with no hang, exit 0", async () => {
+  it("with migration_thread_stop=CPU_POST_DEAD the same space hangs only below priority 0, in kthread_stop(ksoftirqd/1)", async () => {
+    // The fix moves migration_call's kthread_stop to CPU_POST_DEAD, but
+    // softirq's cpu_callback (priority 0) still stops ksoftirqd/1, made FIFO
+    // 99, at CPU_DEAD: with hrtimer_cpu_notify below it, the period timer is
+    // still stranded on CPU 1 when that stop waits on the throttled CPU 0.
     const r = await ksim("explore", "seed-hang", ...space, "--set", "kernel.migration_thread_stop=CPU_POST_DEAD", "--jobs", "0", "--json");
     const rep = JSON.parse(r.stdout) as Report;
     expect(rep.complete).toBe(true);
-    expect(rep.classes.map((c) => c.outcome)).toEqual(["ok"]);
-    expect(rep.classes[0]!.combinations).toHaveLength(6 * 4);
-    expect(r.code).toBe(0);
+    expect(rep.classes.map((c) => [c.outcome, c.combinations.length, c.split])).toEqual([
+      ["ok", 5 * 4, `ok exactly when ${PRIO} >= 0`],
+      ["hang", 1 * 4, `hang exactly when ${PRIO} < 0`],
+    ]);
+    const hang = rep.classes[1]!;
+    expect(hang.cycle).toEqual(["task cpuhp-stress", "task ksoftirqd/1", "cpu 0", "rt_rq 0", "hrtimer sched_rt_period_timer", "notifier hrtimer_cpu_notify (CPU_DEAD)"]);
+    expect(r.code).toBe(1);
   }, 300_000);
 
   it("--max-runs cuts the space short and says so", async () => {

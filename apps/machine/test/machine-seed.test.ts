@@ -6,6 +6,9 @@ import { describe, expect, it } from "vitest";
 import { run_scenario } from "../src/runner.js";
 import type { RunResult } from "@ksim/report";
 import { load_scenario, parse_scenario } from "@ksim/scenario";
+import { CpuMask } from "@ksim/core";
+import type { HungTaskDetector } from "@ksim/hung-task";
+import { Machine, type MachineOptions } from "../src/machine.js";
 
 const run = (raw: unknown): RunResult => run_scenario(parse_scenario(raw, "test.yaml"));
 const nodes = (r: RunResult) => r.hang?.cycle.map((e) => e.node) ?? [];
@@ -29,15 +32,51 @@ function machine(opts: { cpus?: number; timer_cpu: number; down: number; on?: nu
 describe("seed-hang (2.6.34 as released)", () => {
   const r = run_scenario(load_scenario("seed-hang").spec);
 
-  it("hangs: cpuhp-stress in kthread_stop; khungtaskd, forked onto idle CPU 1, is stranded too, so the watchdog reports it", () => {
+  it("hangs: cpuhp-stress in kthread_stop, reported by khungtaskd at its second scan, 240 s", () => {
     expect(r.outcome).toBe("hang");
     const t = r.hang!.hung_tasks[0]!;
     expect([t.comm, t.state, t.in]).toEqual(["cpuhp-stress", "D", "kthread_stop"]);
-    // Fork balancing put khungtaskd on CPU 1 (CPU 0 ran init); its 120 s sleep
-    // is an hrtimer on CPU 1's base, which only hrtimer_cpu_notify(CPU_DEAD) would move.
-    expect(r.hang!.detected_by).toBe("watchdog");
-    expect(r.dmesg.join("\n")).toMatch(/khungtaskd could not report it: it waits for hrtimer hrtimer_wakeup -> notifier hrtimer_cpu_notify \(CPU_DEAD\)/);
-    const waited = r.hang!.detected_at_ns - t.blocked_since_ns;
+    // kthreadd forked khungtaskd onto CPU 0 (CPU 1 still had ksoftirqd/1
+    // queued: boot takes no simulated time), so its timer is on CPU 0's wheel
+    // and fires: schedule_timeout_interruptible(120 * HZ) ends at jiffy
+    // 120000 and 240000; the first scan records the switch count of
+    // cpuhp-stress (blocked at 4.901 s), the second finds it unchanged.
+    expect(r.hang!.detected_by).toBe("khungtaskd");
+    expect(r.hang!.detected_at_ns).toBe(240e9);
+    expect(r.dmesg.join("\n")).toMatch(/INFO: task cpuhp-stress:\d+ blocked for more than 120 seconds\./);
+  });
+
+  it("a khungtaskd whose timer sleeps on CPU 1's wheel is stranded too, and ksim's watchdog says why", () => {
+    // The same machine, with khungtaskd moved to CPU 1 before it first runs,
+    // so that its schedule_timeout timer is on the wheel of the CPU that dies.
+    const pin_khungtaskd: MachineOptions["decorate"] = (name, f) =>
+      name !== "hung_task"
+        ? f
+        : (k) => {
+            const s = f(k);
+            const d = s.ops as HungTaskDetector;
+            return {
+              ...s,
+              initcalls: [
+                {
+                  name: "hung_task_init",
+                  level: "device",
+                  *fn() {
+                    const p = yield* d.hung_task_init();
+                    k.sched.set_cpus_allowed_ptr(p, CpuMask.cpumask_of(1));
+                  },
+                },
+              ],
+            };
+          };
+    const m = new Machine(load_scenario("seed-hang").spec, { decorate: pin_khungtaskd });
+    const rr = m.run();
+    expect(rr.outcome).toBe("hang");
+    expect(rr.hang!.detected_by).toBe("watchdog");
+    expect(rr.dmesg.join("\n")).toMatch(
+      /khungtaskd could not report it: it waits for timer process_timeout\(khungtaskd\/\d+\) -> notifier timer_cpu_notify \(CPU_DEAD\)/,
+    );
+    const waited = rr.hang!.detected_at_ns - rr.hang!.hung_tasks[0]!.blocked_since_ns;
     expect(waited).toBeGreaterThan(240e9);
     expect(waited).toBeLessThanOrEqual(240e9 + 10e9);
   });
@@ -59,6 +98,36 @@ describe("seed-hang (2.6.34 as released)", () => {
     const down = r.hotplug.find((op) => op.op === "cpu_down")!;
     expect([down.result, down.end_ns]).toEqual(["incomplete", null]);
     expect(down.notifications.filter((x) => x.event === "CPU_DEAD").map((x) => x.notifier)).toEqual([]);
+  });
+});
+
+describe("ksoftirqd/1's stop at CPU_DEAD (softirq's cpu_callback)", () => {
+  // cpu_callback makes ksoftirqd/1 SCHED_FIFO MAX_RT_PRIO-1 and kthread_stop's
+  // it at CPU_DEAD, priority 0: registered by an early initcall, after
+  // hrtimers_nb. With hrtimer_cpu_notify moved below 0 the period timer is
+  // still on CPU 1's base when that stop waits on the throttled CPU 0.
+  it.each([
+    ["2.6.34 with the CPU_POST_DEAD fix", ["kernel.migration_thread_stop=CPU_POST_DEAD"], ["migration_call", "timer_cpu_notify"]],
+    ["2.6.35 (cpu_stop)", ["kernel.version=2.6.35"], ["cpu_stop_cpu_callback", "migration_call", "timer_cpu_notify"]],
+  ] as [string, string[], string[]][])("%s: hangs in kthread_stop(ksoftirqd/1) when hrtimer_cpu_notify is at -5", (_name, sets, called) => {
+    const r = run_scenario(load_scenario("seed-hang", { sets: [...sets, "kernel.notifier_priority.hrtimer_cpu_notify=-5"] }).spec);
+    expect(r.outcome).toBe("hang");
+    const n = nodes(r);
+    expect(n[1]).toMatch(/^task ksoftirqd\/1\/\d+$/);
+    expect(n.slice(2)).toEqual(["cpu 0", "rt_rq 0", "hrtimer sched_rt_period_timer", "notifier hrtimer_cpu_notify (CPU_DEAD)"]);
+    expect(r.hang!.cycle[1]!.because).toMatch(/ksoftirqd\/1\/\d+ \(FIFO 99\) is runnable on CPU 0/);
+    expect(r.hang!.cycle[5]!.because).toMatch(/blocked in cpu_callback \(priority 0\), which runs before hrtimer_cpu_notify \(priority -5\)/);
+    const down = r.hotplug.find((op) => op.op === "cpu_down")!;
+    // Called and returned at CPU_DEAD before the stop: those of priority 10, then timer_cpu_notify (0).
+    expect(down.notifications.filter((x) => x.event === "CPU_DEAD").map((x) => x.notifier)).toEqual(called);
+  });
+
+  it("at the default priorities the stop finds the period timer already moved: both fixes end ok with ksoftirqd/1 gone", () => {
+    const r = run_scenario(load_scenario("seed-hang", { sets: ["kernel.migration_thread_stop=CPU_POST_DEAD"] }).spec);
+    expect(r.outcome).toBe("ok");
+    const dead = r.hotplug.find((op) => op.op === "cpu_down")!.notifications.filter((x) => x.event === "CPU_DEAD").map((x) => x.notifier);
+    expect(dead.slice(0, 4)).toEqual(["migration_call", "timer_cpu_notify", "hrtimer_cpu_notify", "cpu_callback"]);
+    expect(r.tasks.some((t) => t.comm === "ksoftirqd/1")).toBe(false);
   });
 });
 

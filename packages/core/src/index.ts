@@ -81,6 +81,16 @@ export {
   EventQueue,
 } from "./heap.js";
 
+// include/linux/timer.h
+export {
+  MAX_SCHEDULE_TIMEOUT,
+  TimerList,
+  jiffies_to_msecs,
+  msecs_to_jiffies,
+  tick_nsec,
+} from "./timer.js";
+export type { TimerOps, TimerStats } from "./timer.js";
+
 // include/linux/hrtimer.h
 export {
   HRTIMER_NORESTART,
@@ -197,6 +207,7 @@ export {
   KTHREAD,
   STOP_MACHINE,
   CPU_STOP,
+  TIMER,
 } from "./kernel.js";
 export type {
   KernelConfig,

@@ -11,6 +11,7 @@ import type { KthreadOps } from "./kthread.js";
 import type { Prng } from "./prng.js";
 import type { SchedOps } from "./sched.js";
 import type { CpuStopOps, StopMachineOps } from "./stop_machine.js";
+import type { TimerOps } from "./timer.js";
 import type { TraceBus } from "./trace.js";
 import type { WaitForGraph } from "./waitfor.js";
 
@@ -39,6 +40,8 @@ export const HRTIMER = define_service<HrtimerOps>("hrtimer");
 export const CPU_HOTPLUG = define_service<CpuHotplugOps>("cpu_hotplug");
 export const KTHREAD = define_service<KthreadOps>("kthread");
 export const STOP_MACHINE = define_service<StopMachineOps>("stop_machine");
+/** The timer wheel (kernel/timer.c): in core, so that khungtaskd can sleep on it. */
+export const TIMER = define_service<TimerOps>("timer");
 /** 2.6.35's cpu_stop; a 2.6.34 machine has none. */
 export const CPU_STOP = define_service<CpuStopOps>("cpu_stop");
 

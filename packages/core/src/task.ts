@@ -2,6 +2,7 @@ import { BUG } from "./bug.js";
 import { CpuMask } from "./cpumask.js";
 import type { SimEvent } from "./heap.js";
 import type { HrTimer } from "./hrtimer.js";
+import type { TimerList } from "./timer.js";
 import type { KernelCall } from "./effects.js";
 
 /**
@@ -196,7 +197,7 @@ export const cpu_all_mask = (nr_cpu_ids: number): CpuMask => CpuMask.first_n(nr_
 
 /**
  * Nodes of the wait-for graph, named as the kernel names them:
- * `task <comm>/<pid>`, `cpu <n>`, `rt_rq <cpu>`, `hrtimer <name>`,
+ * `task <comm>/<pid>`, `cpu <n>`, `rt_rq <cpu>`, `hrtimer <name>`, `timer <name>`,
  * `notifier <name> (<EVENT>)`.
  */
 export type WaitNode =
@@ -204,6 +205,7 @@ export type WaitNode =
   | { readonly kind: "cpu"; readonly cpu: number }
   | { readonly kind: "rt_rq"; readonly cpu: number }
   | { readonly kind: "hrtimer"; readonly timer: HrTimer }
+  | { readonly kind: "timer"; readonly timer: TimerList }
   | { readonly kind: "notifier"; readonly name: string; readonly event: string }
   | { readonly kind: "other"; readonly name: string };
 

@@ -13,6 +13,8 @@ export function wait_node_name(n: WaitNode): string {
       return `rt_rq ${n.cpu}`;
     case "hrtimer":
       return `hrtimer ${n.timer.name}`;
+    case "timer":
+      return `timer ${n.timer.name}`;
     case "notifier":
       return `notifier ${n.name} (${n.event})`;
     case "other":
@@ -95,6 +97,7 @@ export function wait_node_info(n: WaitNode): WaitNodeInfo {
     case "rt_rq":
       return { kind: n.kind, name, cpu: n.cpu };
     case "hrtimer":
+    case "timer":
       return n.timer.cpu >= 0 ? { kind: n.kind, name, cpu: n.timer.cpu } : { kind: n.kind, name };
     case "notifier":
     case "other":

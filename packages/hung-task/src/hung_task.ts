@@ -5,10 +5,15 @@
  * A task is therefore reported between T and 2T after it blocked.
  */
 import {
+  current,
   define_service,
-  NSEC_PER_SEC,
+  MAX_SCHEDULE_TIMEOUT,
+  NICE_TO_PRIO,
   PF_KTHREAD,
+  SCHEDULE,
   SLEEP,
+  tick_nsec,
+  TIMER,
   type Kernel,
   type KernelCall,
   type Subsystem,
@@ -33,7 +38,7 @@ export interface HungTaskOptions {
 }
 
 export class HungTaskDetector {
-  /** The khungtaskd thread; null while the detector is off. */
+  /** The khungtaskd thread; null before hung_task_init(). */
   task: TaskStruct | null = null;
   sysctl_hung_task_timeout_secs: number;
   sysctl_hung_task_warnings: number;
@@ -57,11 +62,22 @@ export class HungTaskDetector {
   }
 
   /**
-   * hung_task_init(): kthread_run(watchdog, NULL, "khungtaskd"). With a
-   * timeout of 0 the thread would only sleep forever, so none is made.
+   * hung_task_init(): kthread_run(watchdog, NULL, "khungtaskd"), whatever
+   * the timeout: with 0 the thread sleeps until the sysctl is written.
+   * kthreadd forks it, so it is placed by fork balancing after whatever
+   * was already runnable has run (init waits for kthreadd meanwhile).
    */
-  init(): TaskStruct | null {
-    if (this.sysctl_hung_task_timeout_secs <= 0) return null;
+  *hung_task_init(): KernelCall<TaskStruct> {
+    const p = yield* this.k.kthread.kthread_run(() => this.watchdog(), null, "khungtaskd");
+    this.task = p;
+    return p;
+  }
+
+  /**
+   * hung_task_init() without kthreadd, for a machine that has none (a test
+   * kit): the thread is created and woken by the caller.
+   */
+  init(): TaskStruct {
     const k = this.k;
     const p = k.sched.create_task({
       comm: "khungtaskd",
@@ -75,13 +91,39 @@ export class HungTaskDetector {
     return p;
   }
 
-  /** watchdog(): sleep for the timeout, scan, forever. */
+  /**
+   * watchdog(): sleep for the timeout on the timer wheel, scan, forever. A
+   * wake-up before the timeout (the sysctl written) sleeps again for the
+   * timeout read anew.
+   */
   private *watchdog(): KernelCall<number> {
+    // set_user_nice(current, 0): kthreadd's children inherit its nice level.
+    const self = current();
+    if (self.static_prio !== NICE_TO_PRIO(0)) this.k.sched.sched_setscheduler(self, "NORMAL", 0);
     for (;;) {
-      const timeout = this.sysctl_hung_task_timeout_secs;
-      yield SLEEP(timeout * NSEC_PER_SEC);
+      let timeout = this.sysctl_hung_task_timeout_secs;
+      while ((yield* this.schedule_timeout_interruptible(timeout_jiffies(timeout, this.k.config.hz))) !== 0) {
+        timeout = this.sysctl_hung_task_timeout_secs;
+      }
       this.check_hung_uninterruptible_tasks(timeout);
     }
+  }
+
+  /**
+   * schedule_timeout_interruptible() of the machine's timer wheel; a machine
+   * without one (a test kit) times the sleep with the executor's SLEEP.
+   */
+  private *schedule_timeout_interruptible(timeout: number): KernelCall<number> {
+    const k = this.k;
+    if (k.has_service(TIMER)) return yield* k.service(TIMER).schedule_timeout_interruptible(timeout);
+    if (timeout === MAX_SCHEDULE_TIMEOUT) {
+      current().state = "S";
+      current().wchan = "schedule_timeout";
+      yield SCHEDULE;
+      return timeout;
+    }
+    yield SLEEP(timeout * tick_nsec(k.config.hz));
+    return 0;
   }
 
   /** Scans every task in state exactly D. */
@@ -114,9 +156,14 @@ export class HungTaskDetector {
   }
 }
 
+/** timeout_jiffies(): a timeout of 0 disables the watchdog (it sleeps without a timer). */
+export function timeout_jiffies(timeout: number, hz: number): number {
+  return timeout ? timeout * hz : MAX_SCHEDULE_TIMEOUT;
+}
+
 /** What the rest of a machine may ask of the hung-task detector. */
 export interface HungTaskOps {
-  /** The khungtaskd thread; null while the detector is off. */
+  /** The khungtaskd thread; null before hung_task_init(). */
   readonly task: TaskStruct | null;
   readonly sysctl_hung_task_timeout_secs: number;
 }
@@ -133,7 +180,7 @@ export function hung_task_subsystem(opts: HungTaskOptions): SubsystemFactory {
       implementation: "kernel/hung_task.c of 2.6.34",
       provides: HUNG_TASK,
       ops: d,
-      initcalls: [{ name: "hung_task_init", level: "device", fn: () => void d.init() }],
+      initcalls: [{ name: "hung_task_init", level: "device", fn: () => d.hung_task_init() }],
     };
   };
 }

@@ -2,6 +2,7 @@ export {
   HUNG_TASK,
   HungTaskDetector,
   hung_task_subsystem,
+  timeout_jiffies,
   type HungTaskOps,
   type HungTaskOptions,
   type OnHung,

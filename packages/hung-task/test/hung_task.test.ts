@@ -1,7 +1,7 @@
-import { Completion, complete, NSEC_PER_SEC, SimEvent, wait_for_completion, type TaskStruct } from "@ksim/core";
+import { Completion, complete, current, MAX_SCHEDULE_TIMEOUT, NSEC_PER_SEC, SCHEDULE, SimEvent, TIMER, wait_for_completion, type TaskStruct, type TimerOps } from "@ksim/core";
 import { make_test_kernel, type TestKernel } from "@ksim/core/testing";
 import { describe, expect, it } from "vitest";
-import { HungTaskDetector } from "../src/index.js";
+import { HungTaskDetector, timeout_jiffies } from "../src/index.js";
 
 const s = (n: number) => n * NSEC_PER_SEC;
 
@@ -36,7 +36,7 @@ describe("khungtaskd", () => {
           k.engine.stop("hung task");
         },
       });
-      const khungtaskd = d.init()!;
+      const khungtaskd = d.init();
       expect([khungtaskd.comm, khungtaskd.policy, khungtaskd.static_prio]).toEqual(["khungtaskd", "NORMAL", 120]);
       const p = blocker(k, "stuck", blocked_at, new Completion("never"));
       k.run(s(1000));
@@ -108,10 +108,33 @@ describe("khungtaskd", () => {
     expect(d3.scans).toBe(8);
   });
 
-  it("timeout 0: the detector is off and no thread is made", () => {
+  it("timeout 0: khungtaskd exists (hung_task_init is a module_init) and sleeps without scanning", () => {
     const k = make_test_kernel({ cpus: 1 });
     const d = new HungTaskDetector(k, { hung_task_timeout_secs: 0 });
-    expect(d.init()).toBeNull();
-    expect([...k.sched.for_each_process()]).toEqual([]);
+    const p = d.init();
+    k.run(s(1000));
+    expect([...k.sched.for_each_process()].map((t) => [t.comm, t.state, t.wchan])).toEqual([["khungtaskd", "S", "schedule_timeout"]]);
+    expect(p.comm).toBe("khungtaskd");
+    expect(d.scans).toBe(0);
+  });
+
+  it("sleeps on the machine's timer wheel: schedule_timeout_interruptible(timeout * HZ), MAX_SCHEDULE_TIMEOUT for 0", () => {
+    const asked: number[] = [];
+    for (const [hz, secs] of [[1000, 120], [250, 120], [100, 0]] as const) {
+      const k = make_test_kernel({ cpus: 1, hz });
+      const wheel: Pick<TimerOps, "schedule_timeout_interruptible"> = {
+        *schedule_timeout_interruptible(timeout: number) {
+          asked.push(timeout);
+          current().state = "S";
+          yield SCHEDULE;
+          return 0;
+        },
+      };
+      k.services.set(TIMER.name, wheel);
+      new HungTaskDetector(k, { hung_task_timeout_secs: secs }).init();
+      k.run(s(1));
+    }
+    expect(asked).toEqual([120_000, 30_000, MAX_SCHEDULE_TIMEOUT]);
+    expect(timeout_jiffies(120, 300)).toBe(36_000);
   });
 });

@@ -146,4 +146,4 @@ export interface RtAppFile {
 }
 
 /** The built-in notifiers whose priority a scenario may override. */
-export const BUILTIN_NOTIFIERS = ["migration_call", "hrtimer_cpu_notify", "update_runtime"] as const;
+export const BUILTIN_NOTIFIERS = ["migration_call", "timer_cpu_notify", "hrtimer_cpu_notify", "cpu_callback", "update_runtime"] as const;

@@ -205,7 +205,7 @@ describe("bad input names the field", () => {
       "t.yaml: script[1].at: expected a time at or after script[0].at (the script runs in order)",
     );
     expect(schema_error({ kernel: { cpus: 2, notifier_priority: { hrtimer_notify: 20 } } })).toBe(
-      "t.yaml: kernel.notifier_priority.hrtimer_notify: unknown built-in notifier (expected one of: migration_call, hrtimer_cpu_notify, update_runtime)",
+      "t.yaml: kernel.notifier_priority.hrtimer_notify: unknown built-in notifier (expected one of: migration_call, timer_cpu_notify, hrtimer_cpu_notify, cpu_callback, update_runtime)",
     );
     const nb = (actions: unknown) => ({ kernel: { cpus: 2 }, notifiers: [{ name: "mydrv", actions }] });
     expect(schema_error(nb({ CPU_DEAF: "bad" }))).toMatch(/^t\.yaml: notifiers\[0\]\.actions\.CPU_DEAF: unknown CPU event/);

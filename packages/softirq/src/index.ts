@@ -1,0 +1,21 @@
+export {
+  BLOCK_IOPOLL_SOFTIRQ,
+  BLOCK_SOFTIRQ,
+  CPU_CALLBACK_PRIORITY,
+  HI_SOFTIRQ,
+  HRTIMER_SOFTIRQ,
+  NET_RX_SOFTIRQ,
+  NET_TX_SOFTIRQ,
+  NR_SOFTIRQS,
+  RCU_SOFTIRQ,
+  SCHED_SOFTIRQ,
+  SOFTIRQ,
+  SOFTIRQ_NAMES,
+  Softirqs,
+  TASKLET_SOFTIRQ,
+  TIMER_SOFTIRQ,
+  type SoftirqOps,
+  type SoftirqOptions,
+  type SoftirqStats,
+} from "./softirq.js";
+export { softirq_subsystem } from "./subsystem.js";

@@ -1,0 +1,3 @@
+import { ksim } from "@ksim/eslint-config";
+
+export default ksim({ dir: import.meta.dirname, allow: ["@ksim/core"] });

@@ -1,0 +1,2 @@
+// The workspace's one vitest configuration (tooling/vitest-config).
+export { default } from "@ksim/vitest-config";
