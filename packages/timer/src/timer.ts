@@ -193,6 +193,17 @@ export class Timers implements TimerOps {
     const boot_cpu = Math.max(raw_smp_processor_id(), 0);
     this.init_timers_cpu(boot_cpu);
     this.k.hotplug.register_cpu_notifier(this.timers_nb);
+    // The tick is the local timer interrupt: masked by __cpu_disable, unmasked
+    // when the CPU boots again, when what the base holds is due again.
+    this.k.hotplug.register_local_timer_device({
+      name: "timer wheel tick",
+      local_timer_masked: (cpu, masked) => {
+        const base = this.bases[cpu];
+        if (base === undefined) return;
+        if (masked && base.tick.queued) this.k.engine.cancel(base.tick);
+        else if (!masked) this.arm_tick(base);
+      },
+    });
     this.k.waitfor.add_explainer((n) => this.explain_wait(n));
   }
 
@@ -201,11 +212,11 @@ export class Timers implements TimerOps {
   }
 
   /**
-   * Whether `cpu`'s tick interrupt still fires. The one place the wheel
-   * decides it: today a CPU's tick stops when it leaves cpu_online_mask.
+   * Whether `cpu`'s tick interrupt still fires: not from __cpu_disable's
+   * clear_local_APIC on (core's local timer mask), nor on a CPU not yet up.
    */
   tick_fires(cpu: number): boolean {
-    return this.k.hotplug.cpu_online(cpu);
+    return !this.k.hotplug.local_timer_masked(cpu);
   }
 
   // ---- the API (include/linux/timer.h) ---------------------------------------
