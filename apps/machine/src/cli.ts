@@ -7,32 +7,20 @@
  * 2 for usage errors and bad scenario input, 70 (EX_SOFTWARE) for an internal
  * error.
  */
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { availableParallelism } from "node:os";
-import { stringify as yaml_stringify } from "yaml";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { NSEC_PER_MSEC, parse_duration } from "@ksim/core";
-import { campaign_passed, NothingToShrink, parse_seed_range, QueueUnreachable, QueueUsageError, SpaceError } from "@ksim/campaign";
-import {
-  format_campaign_text,
-  format_json_report,
-  format_text_report,
-  open_outputs,
-  OutputError,
-  render_campaign_html,
-  ExitCode,
-  run_exit_code,
-  type Outputs,
-} from "@ksim/report";
-import { builtin_scenarios, load_scenario, one_line, ScenarioError, scenario_json_schema, type Outcome } from "@ksim/scenario";
-import { run_campaign, shrink } from "./campaigns.js";
+import { format_json_report, format_text_report, open_outputs, OutputError, ExitCode, run_exit_code, type Outputs } from "@ksim/report";
+import { builtin_scenarios, load_scenario, one_line, scenario_json_schema, type Outcome } from "@ksim/scenario";
+import type * as CampaignCliModule from "./campaign_cli.js";
+import type { ExploreFlags, ShrinkFlags, StressFlags } from "./campaign_cli.js";
+import { fail, run_limits } from "./cli_common.js";
 import type { CliIo } from "./cli_io.js";
 import { build_machine, type Machine } from "./machine.js";
 import { register_compare_command } from "./compare/cli.js";
-import { explore_command, prepare_explore, type ExploreFlags } from "./explore_cli.js";
-import { parse_block, register_queue_commands, run_queued_stress } from "./queue/cli.js";
+import { parse_block, register_queue_commands } from "./queue/cli.js";
 import { VERSION } from "./version.js";
 
 export type { CliIo } from "./cli_io.js";
@@ -78,30 +66,8 @@ function parse_max_wall(value: string): number {
   return ns / NSEC_PER_MSEC;
 }
 
-/** RunOptions from --max-events / --max-wall. */
-function run_limits(flags: { maxEvents?: number; maxWall?: number }): { max_events?: number; max_wall_ms?: number } {
-  return {
-    ...(flags.maxEvents !== undefined ? { max_events: flags.maxEvents } : {}),
-    ...(flags.maxWall !== undefined ? { max_wall_ms: flags.maxWall } : {}),
-  };
-}
-
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
-}
-
-/** Reports an exception as one line (the stack only with --debug); returns the exit status. */
-function fail(io: CliIo, e: unknown, debug: boolean): number {
-  if (e instanceof ScenarioError) {
-    io.stderr(`ksim: ${e.message}\n`);
-    if (debug && e.stack) io.stderr(`${e.stack}\n`);
-    return ExitCode.USAGE;
-  }
-  const message = e instanceof Error ? e.message : String(e);
-  io.stderr(`ksim: internal error: ${one_line(message)}\n`);
-  if (debug) io.stderr(`${e instanceof Error && e.stack ? e.stack : String(e)}\n`);
-  else io.stderr("ksim: (run again with --debug for the stack trace)\n");
-  return ExitCode.INTERNAL;
 }
 
 /** --rt-app-logs DIR: one file per rt-app thread, named and laid out as rt-app writes them. */
@@ -149,23 +115,6 @@ function cmd_run(io: CliIo, ref: string, flags: RunFlags): number {
   return code;
 }
 
-interface StressFlags {
-  seeds: string;
-  queue?: string;
-  block?: number;
-  html?: string;
-  duration?: string;
-  jobs?: number;
-  set?: string[];
-  json?: boolean;
-  out?: string;
-  resume?: boolean;
-  expect?: Outcome;
-  maxEvents?: number;
-  maxWall?: number;
-  debug?: boolean;
-}
-
 function parse_jobs(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 256) throw new InvalidArgumentError("expected a number of worker threads 0..256");
   return Number(value);
@@ -176,152 +125,15 @@ function parse_outcome(value: string): Outcome {
   return value;
 }
 
-/** The command that replays one seed exactly. */
-function replay_command(ref: string, seed: number, sets: readonly string[], duration: string | undefined): string {
-  const q = (x: string) => (/^[\w./:=,-]+$/.test(x) ? x : `'${x.replace(/'/g, "'\\''")}'`);
-  const parts = ["ksim run", q(ref), `--seed ${seed}`];
-  if (duration) parts.push(`--duration ${q(duration)}`);
-  for (const s of sets) parts.push(`--set ${q(s)}`);
-  return parts.join(" ");
-}
+/**
+ * The commands that run many scenarios, loaded when one runs: the campaign
+ * library, its worker pool and the queue client are most of what ksim could
+ * load, and `ksim run` needs none of them.
+ */
+type CampaignCli = typeof CampaignCliModule;
 
-async function cmd_stress(io: CliIo, ref: string, flags: StressFlags): Promise<number> {
-  const debug = flags.debug === true;
-  let spec;
-  let seeds: number[];
-  try {
-    seeds = parse_seed_range(flags.seeds);
-    const opts: { sets: string[]; duration?: string } = { sets: flags.set ?? [] };
-    if (flags.duration !== undefined) opts.duration = flags.duration;
-    spec = load_scenario(ref, opts).spec;
-    if (flags.resume && !flags.out) throw new ScenarioError("--resume", "", "needs --out FILE.jsonl to resume from");
-    if (flags.html) {
-      try {
-        writeFileSync(flags.html, "");
-      } catch (e) {
-        throw new ScenarioError("--html", "", `cannot write ${flags.html}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-    if (flags.out && existsSync(flags.out) && !flags.resume) {
-      throw new ScenarioError(flags.out, "", "already exists: add --resume to continue that campaign, or choose another --out");
-    }
-  } catch (e) {
-    if (e instanceof RangeError) {
-      io.stderr(`ksim: --seeds: ${e.message}\n`);
-      return ExitCode.USAGE;
-    }
-    return fail(io, e, debug);
-  }
-  if (flags.queue !== undefined) return run_queued_stress(io, ref, spec, seeds, flags.queue, flags);
-  const controller = new AbortController();
-  const on_sigint = (): void => {
-    io.stderr("\nksim: interrupted; finished seeds are kept\n");
-    controller.abort();
-  };
-  process.once("SIGINT", on_sigint);
-  try {
-    const summary = await run_campaign({
-      spec,
-      seeds,
-      jobs: flags.jobs ?? availableParallelism(),
-      expected: flags.expect ?? spec.expect?.outcome ?? "ok",
-      ...(flags.out ? { out: flags.out } : {}),
-      ...(flags.resume ? { resume: true } : {}),
-      ...(process.stderr.isTTY ? { progress: process.stderr } : {}),
-      signal: controller.signal,
-      ...run_limits(flags),
-    });
-    if (flags.html) writeFileSync(flags.html, render_campaign_html(summary));
-    if (flags.json) io.stdout(`${JSON.stringify(summary)}\n`);
-    else io.stdout(format_campaign_text(summary, (seed) => replay_command(ref, seed, flags.set ?? [], flags.duration)));
-    if (controller.signal.aborted) return 130;
-    return campaign_passed(summary) && summary.runs === seeds.length ? ExitCode.OK : ExitCode.UNEXPECTED;
-  } catch (e) {
-    return fail(io, e, debug);
-  } finally {
-    process.removeListener("SIGINT", on_sigint);
-  }
-}
-
-async function cmd_explore(io: CliIo, ref: string, flags: ExploreFlags & { debug?: boolean }): Promise<number> {
-  const debug = flags.debug === true;
-  let prepared;
-  try {
-    prepared = prepare_explore(ref, flags);
-    if (flags.html) writeFileSync(flags.html, "");
-  } catch (e) {
-    if (e instanceof SpaceError || e instanceof QueueUsageError) {
-      io.stderr(`ksim: ${one_line(e.message)}\n`);
-      return ExitCode.USAGE;
-    }
-    if (e instanceof Error && "code" in e && !(e instanceof ScenarioError)) {
-      io.stderr(`ksim: --html: cannot write ${flags.html}: ${e.message}\n`);
-      return ExitCode.USAGE;
-    }
-    return fail(io, e, debug);
-  }
-  const controller = new AbortController();
-  const on_sigint = (): void => {
-    io.stderr("\nksim: interrupted; finished combinations are kept\n");
-    controller.abort();
-  };
-  process.once("SIGINT", on_sigint);
-  try {
-    return await explore_command(io, ref, prepared, flags, controller.signal);
-  } catch (e) {
-    if (e instanceof QueueUnreachable) {
-      io.stderr(`ksim: ${one_line(e.message)}\n`);
-      return ExitCode.USAGE;
-    }
-    return fail(io, e, debug);
-  } finally {
-    process.removeListener("SIGINT", on_sigint);
-  }
-}
-
-interface ShrinkFlags {
-  seed: number;
-  output?: string;
-  duration?: string;
-  set?: string[];
-  maxRuns?: number;
-  debug?: boolean;
-}
-
-function cmd_shrink(io: CliIo, ref: string, flags: ShrinkFlags): number {
-  const debug = flags.debug === true;
-  let spec;
-  try {
-    const opts: { sets: string[]; duration?: string } = { sets: flags.set ?? [] };
-    if (flags.duration !== undefined) opts.duration = flags.duration;
-    spec = load_scenario(ref, opts).spec;
-  } catch (e) {
-    return fail(io, e, debug);
-  }
-  try {
-    const r = shrink(spec, flags.seed, {
-      ...(flags.maxRuns !== undefined ? { max_runs: flags.maxRuns } : {}),
-      log: (line) => io.stderr(`ksim shrink: ${line}\n`),
-    });
-    const header = [
-      `# ${r.signature}`,
-      `# Shrunk by \`ksim shrink ${ref} --seed ${flags.seed}\` in ${r.runs} runs: ` +
-        `${r.before.ops} -> ${r.after.ops} operations, ${r.before.tasks} -> ${r.after.tasks} tasks, ${r.before.cpus} -> ${r.after.cpus} CPUs.`,
-      "",
-    ].join("\n");
-    const text = `${header}${yaml_stringify(r.scenario, { lineWidth: 0, flowCollectionPadding: false })}`;
-    if (flags.output) {
-      writeFileSync(flags.output, text);
-      io.stderr(`ksim shrink: wrote ${flags.output}; run it with: ksim run ${flags.output}\n`);
-    } else io.stdout(text);
-    return ExitCode.OK;
-  } catch (e) {
-    if (e instanceof NothingToShrink) {
-      io.stderr(`ksim: ${e.message}\n`);
-      return ExitCode.UNEXPECTED;
-    }
-    return fail(io, e, debug);
-  }
+function campaign_cli(): Promise<CampaignCli> {
+  return import("./campaign_cli.js");
 }
 
 function cmd_list(io: CliIo): number {
@@ -407,7 +219,8 @@ function build_program(io: CliIo, done: (code: number | Promise<number>) => void
     .option("--queue <redis-url>", "run the seeds on `ksim worker` processes through Redis: redis://[:password@]HOST:PORT/DB")
     .option("--block <n>", "with --queue: seeds per job (default 1)", parse_block)
     .action((ref: string, _flags: unknown, cmd: Command) => {
-      done(cmd_stress(io, ref, cmd.optsWithGlobals<StressFlags>()));
+      const flags = cmd.optsWithGlobals<StressFlags>();
+      done(campaign_cli().then((c) => c.cmd_stress(io, ref, flags)));
     });
 
   program
@@ -433,7 +246,8 @@ function build_program(io: CliIo, done: (code: number | Promise<number>) => void
     .option("--queue <redis-url>", "run the combinations on `ksim worker` processes through Redis: redis://[:password@]HOST:PORT/DB")
     .option("--block <n>", "with --queue: combinations per job (default 1)", parse_block)
     .action((ref: string, _flags: unknown, cmd: Command) => {
-      done(cmd_explore(io, ref, cmd.optsWithGlobals<ExploreFlags & { debug?: boolean }>()));
+      const flags = cmd.optsWithGlobals<ExploreFlags & { debug?: boolean }>();
+      done(campaign_cli().then((c) => c.cmd_explore(io, ref, flags)));
     });
 
   register_queue_commands(program, io, done);
@@ -449,7 +263,8 @@ function build_program(io: CliIo, done: (code: number | Promise<number>) => void
     .option("--set <path=value>", "override a field by its dotted path (repeatable)", collect)
     .option("--max-runs <n>", "give up making it smaller after this many trial runs (default 1000)", parse_seed)
     .action((ref: string, _flags: unknown, cmd: Command) => {
-      done(cmd_shrink(io, ref, cmd.optsWithGlobals<ShrinkFlags>()));
+      const flags = cmd.optsWithGlobals<ShrinkFlags>();
+      done(campaign_cli().then((c) => c.cmd_shrink(io, ref, flags)));
     });
 
   program

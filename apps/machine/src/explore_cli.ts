@@ -20,6 +20,7 @@ import {
 import { explore_exit_code, format_explore_text, render_explore_html, type ExploreReport, type ExploreWitness } from "@ksim/report";
 import { load_scenario, ScenarioError, vary_scenario, type LoadedScenario, type Outcome } from "@ksim/scenario";
 import { run_explore } from "./campaigns.js";
+import { shell_quote } from "./cli_common.js";
 import type { CliIo } from "./cli_io.js";
 
 export interface ExploreFlags {
@@ -58,9 +59,8 @@ export function explore_dimensions(loaded: LoadedScenario, flags: ExploreFlags):
 
 /** The command that replays a witness. */
 export function witness_command(ref: string, w: ExploreWitness): string {
-  const q = (x: string) => (/^[\w./:=,-]+$/.test(x) ? x : `'${x.replace(/'/g, "'\\''")}'`);
-  const parts = ["ksim run", q(ref), ...w.sets.map((s) => `--set ${q(s)}`)];
-  if (w.ties.length > 0) parts.push(`--set ${q(`tie_order=${JSON.stringify(w.ties)}`)}`);
+  const parts = ["ksim run", shell_quote(ref), ...w.sets.map((s) => `--set ${shell_quote(s)}`)];
+  if (w.ties.length > 0) parts.push(`--set ${shell_quote(`tie_order=${JSON.stringify(w.ties)}`)}`);
   return parts.join(" ");
 }
 

@@ -10,6 +10,7 @@
 import type { TraceRecord } from "@ksim/core";
 import type { CycleEdge, RunResult } from "./result.js";
 import type { TraceWindow } from "./collector.js";
+import { fmt_count } from "./count.js";
 import { num, str, task_class, type TaskClass } from "./intervals.js";
 
 // ---- text -------------------------------------------------------------------------
@@ -38,9 +39,7 @@ export function fmt_len(ns: number): string {
   return `${ns} ns`;
 }
 
-export function fmt_count(n: number): string {
-  return Number.isInteger(n) ? n.toLocaleString("en-US") : String(n);
-}
+export { fmt_count } from "./count.js";
 
 /** Page shell shared with the campaign page: strict CSP, so nothing can be fetched. */
 export function html_page(title: string, body: string, extra_css = "", script = ""): string {

@@ -6,6 +6,7 @@
 import type { NotificationRecord } from "@ksim/core";
 import type { CycleEdge, RunResult } from "./result.js";
 import type { Outcome } from "@ksim/scenario";
+import { fmt_count } from "./count.js";
 
 export interface TextReportOptions {
   /** The scenario's `expect.outcome`, if it has one (the report says whether it was met). */
@@ -43,10 +44,6 @@ export function format_length(ns: number): string {
   return `${ns} ns`;
 }
 
-/** 1234567 -> "1,234,567". */
-function count(n: number): string {
-  return Number.isInteger(n) ? n.toLocaleString("en-US") : String(n);
-}
 
 /** Words wrapped to `width`, every line after the first indented by `indent`. */
 function wrap(text: string, width: number, indent: string): string[] {
@@ -98,7 +95,7 @@ function outcome_lines(r: RunResult, expected: Outcome | null): string[] {
   return [
     `ksim ${r.ksim}: ${r.scenario}, seed ${r.seed}`,
     `outcome: ${what}${verdict}`,
-    `ran ${format_seconds(r.simulated_ns)} simulated, ${count(r.events)} events, ${count(r.wall_ms)} ms wall clock`,
+    `ran ${format_seconds(r.simulated_ns)} simulated, ${fmt_count(r.events)} events, ${fmt_count(r.wall_ms)} ms wall clock`,
   ];
 }
 
@@ -207,12 +204,12 @@ function notification_lines(ns: readonly NotificationRecord[], indent: string): 
 function hotplug_lines(r: RunResult, max: number): string[] {
   if (r.hotplug.length === 0) return ["hotplug: no operations"];
   const skipped = r.hotplug.length > max ? r.hotplug.length - max : 0;
-  const out = [`hotplug (${count(r.hotplug.length)} operation${r.hotplug.length === 1 ? "" : "s"}):`];
+  const out = [`hotplug (${fmt_count(r.hotplug.length)} operation${r.hotplug.length === 1 ? "" : "s"}):`];
   if (skipped > 0) {
     const results = new Map<string, number>();
     for (const op of r.hotplug.slice(0, skipped)) results.set(op.result, (results.get(op.result) ?? 0) + 1);
-    const summary = [...results].map(([res, n]) => `${count(n)} ${res}`).join(", ");
-    out.push(`  ... ${count(skipped)} earlier operations not shown (${summary})`);
+    const summary = [...results].map(([res, n]) => `${fmt_count(n)} ${res}`).join(", ");
+    out.push(`  ... ${fmt_count(skipped)} earlier operations not shown (${summary})`);
   }
   const header = ["START", "OP", "CPU", "FROM", "RESULT", "DURATION"];
   const rows = r.hotplug.slice(skipped).map((op) => [
@@ -236,8 +233,8 @@ function stats_lines(r: RunResult): string[] {
   const s = r.stats;
   return [
     "stats:",
-    `  context switches ${count(s.context_switches)}, rt throttles ${count(s.rt_throttles)}, ` +
-      `timer migrations ${count(s.timer_migrations)}, hotplug ops ${count(s.hotplug_ops)}`,
+    `  context switches ${fmt_count(s.context_switches)}, rt throttles ${fmt_count(s.rt_throttles)}, ` +
+      `timer migrations ${fmt_count(s.timer_migrations)}, hotplug ops ${fmt_count(s.hotplug_ops)}`,
   ];
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { fmt_count } from "../src/count.js";
 import { format_json_report, format_text_report, json_report, render_html_report, type RunResult } from "../src/index.js";
 
 // The version a report prints is the one the result carries (the machine that made it), not this package's.
@@ -303,5 +304,15 @@ describe("JSON report", () => {
     const out = format_json_report(ok_result(2));
     expect(out.endsWith("}\n")).toBe(true);
     expect(() => JSON.parse(out) as unknown).not.toThrow();
+  });
+});
+
+describe("counts", () => {
+  it("are grouped by thousands as en-US writes them, negative and past 2^53 too", () => {
+    for (const n of [0, 7, 999, 1000, 65_536, 1_234_567, -1234, -999_999, 2 ** 53 - 1, 1e20]) {
+      expect(fmt_count(n)).toBe(n.toLocaleString("en-US"));
+    }
+    expect(fmt_count(1.5)).toBe("1.5");
+    expect(format_text_report(hang_result(), { expected: "hang" })).toContain(" 1,234,567 events,");
   });
 });

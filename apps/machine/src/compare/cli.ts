@@ -8,9 +8,9 @@
  */
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { compare_campaigns, read_results_file, ResultsFileError, type CampaignResults } from "@ksim/campaign";
+import type { CampaignResults } from "@ksim/campaign";
 import { ExitCode, format_compare_text, render_compare_html } from "@ksim/report";
-import { one_line } from "@ksim/scenario";
+import { fail } from "../cli_common.js";
 import type { CliIo } from "../cli_io.js";
 import { VERSION } from "../version.js";
 
@@ -21,14 +21,15 @@ interface CompareFlags {
   debug?: boolean;
 }
 
-function read_side(io: CliIo, file: string): CampaignResults {
-  const results = read_results_file(file, (line) => io.stderr(`ksim: ${file}:${line}: skipped an unterminated last line (an interrupted write)\n`));
-  return { file, results };
-}
-
-function cmd_compare(io: CliIo, file_a: string, file_b: string, flags: CompareFlags): number {
+async function cmd_compare(io: CliIo, file_a: string, file_b: string, flags: CompareFlags): Promise<number> {
+  // The campaign library (and its statistics) loads only for this command.
+  const { compare_campaigns, read_results_file, ResultsFileError } = await import("@ksim/campaign");
+  const read_side = (file: string): CampaignResults => ({
+    file,
+    results: read_results_file(file, (line) => io.stderr(`ksim: ${file}:${line}: skipped an unterminated last line (an interrupted write)\n`)),
+  });
   try {
-    const report = compare_campaigns(VERSION, read_side(io, file_a), read_side(io, file_b));
+    const report = compare_campaigns(VERSION, read_side(file_a), read_side(file_b));
     if (flags.html !== undefined) {
       try {
         writeFileSync(flags.html, render_compare_html(report));
@@ -39,18 +40,12 @@ function cmd_compare(io: CliIo, file_a: string, file_b: string, flags: CompareFl
     io.stdout(flags.json ? `${JSON.stringify(report)}\n` : format_compare_text(report));
     return ExitCode.OK;
   } catch (e) {
-    if (e instanceof ResultsFileError) {
-      io.stderr(`ksim: ${one_line(e.message)}\n`);
-      return ExitCode.USAGE;
-    }
-    io.stderr(`ksim: internal error: ${one_line(e instanceof Error ? e.message : String(e))}\n`);
-    if (flags.debug && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
-    return ExitCode.INTERNAL;
+    return fail(io, e, flags.debug === true, { usage: [ResultsFileError] });
   }
 }
 
 /** Adds `ksim compare` to the program. */
-export function register_compare_command(program: Command, io: CliIo, done: (code: number) => void): void {
+export function register_compare_command(program: Command, io: CliIo, done: (code: number | Promise<number>) => void): void {
   program
     .command("compare")
     .description("compare two campaigns' time to hang: Kaplan–Meier curves, medians, hang fractions, log-rank test")

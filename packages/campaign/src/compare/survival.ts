@@ -3,8 +3,19 @@
  * campaigns. A seed that hung is an event at its detection time; a seed that
  * stopped without a hang is right-censored at its simulated duration.
  */
-import chisquare_cdf from "@stdlib/stats-base-dists-chisquare-cdf";
+import { createRequire } from "node:module";
+import type ChisquareCdf from "@stdlib/stats-base-dists-chisquare-cdf";
 import type { LogRank, SurvivalPoint } from "@ksim/report";
+
+/**
+ * The chi-square CDF, required when a comparison first needs it: its package
+ * is some hundred small files, and every worker thread of a campaign imports
+ * this package without ever comparing.
+ */
+function chisquare_cdf(x: number, k: number): number {
+  const cdf = createRequire(import.meta.url)("@stdlib/stats-base-dists-chisquare-cdf") as typeof ChisquareCdf;
+  return cdf(x, k);
+}
 
 /** One seed in the analysis: when it hung, or when it was last seen running. */
 export interface Observation {

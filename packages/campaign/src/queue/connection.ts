@@ -4,7 +4,8 @@
  * 2, one line), and one lost later is retried for about a minute, then the
  * process gives up the same way instead of retrying forever.
  */
-import { Queue, type RedisOptions } from "bullmq";
+import type * as BullMQ from "bullmq";
+import type { Queue, RedisOptions } from "bullmq";
 import { masker, parse_queue_url, type QueueTarget } from "./url.js";
 
 /** Redis could not be reached (or refused us): exit status 2. */
@@ -88,11 +89,20 @@ export function client_message(link: QueueLink, e: unknown): string {
 }
 
 /**
+ * BullMQ (and ioredis behind it), loaded when a queue is first opened: every
+ * worker thread of a local campaign imports this package, and loading the
+ * queue client costs each of them several hundred milliseconds.
+ */
+export function bullmq(): Promise<typeof BullMQ> {
+  return import("bullmq");
+}
+
+/**
  * Opens a BullMQ queue and waits until Redis answers. Throws QueueUnreachable
  * after the bounded attempts (refused, timed out, wrong password, too old).
  */
 export async function open_queue(link: QueueLink, name: string): Promise<Queue> {
-  const queue = new Queue(name, { connection: link.connection });
+  const queue = new (await bullmq()).Queue(name, { connection: link.connection });
   queue.on("error", (e: unknown) => {
     link.last_error = client_message(link, e);
   });

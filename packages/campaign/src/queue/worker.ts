@@ -10,13 +10,13 @@
  * and its seeds are reported with outcome "error".
  */
 import { hostname } from "node:os";
-import { type Job, Worker } from "bullmq";
+import type { Job } from "bullmq";
 import { Piscina } from "piscina";
 import type { ComboResult, ExploreJob } from "../explore/dfs.js";
 import type { SeedJob, SeedResult } from "../stress/types.js";
 import type { QueueJobData } from "./campaign.js";
 import type { ExploreJobData } from "./explore.js";
-import { client_message, open_link, open_queue, queue_name } from "./connection.js";
+import { bullmq, client_message, open_link, open_queue, queue_name } from "./connection.js";
 import { worker_exec_argv } from "../stress/campaign.js";
 
 export interface QueueWorkerOptions {
@@ -109,6 +109,7 @@ export async function run_queue_worker(opts: QueueWorkerOptions): Promise<void> 
     }
     return out;
   };
+  const { Worker } = await bullmq();
   const worker = new Worker<QueueJobData, SeedResult[]>(queue_name(opts.version), processor, {
     connection: link.connection,
     name,
