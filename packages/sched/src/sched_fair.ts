@@ -173,15 +173,12 @@ export class FairSchedClass implements SchedClass {
     if (n <= 0 || !this.ticking[cpu]) return;
     const this_load = this.weighted_cpuload(cpu);
     const load = this.cpu_load[cpu]!;
-    // Index by index: once an index equals the load, further ticks keep it there.
-    for (let i = 0, scale = 1; i < CPU_LOAD_IDX_MAX; i++, scale += scale) {
-      let old_load = load[i]!;
-      for (let k = n; k > 0 && old_load !== this_load; k--) {
-        let new_load = this_load;
-        if (new_load > old_load) new_load += scale - 1;
-        old_load = Math.floor((old_load * (scale - 1) + new_load) / scale);
-      }
-      load[i] = old_load;
+    load[0] = this_load;
+    for (let i = 1, scale = 2; i < CPU_LOAD_IDX_MAX; i++, scale += scale) {
+      const old_load = load[i]!;
+      if (old_load === this_load) continue;
+      const gap = cpu_load_gap_after(Math.abs(old_load - this_load), scale, n);
+      load[i] = old_load > this_load ? this_load + gap : this_load - gap;
     }
   }
 
@@ -684,6 +681,22 @@ export class FairSchedClass implements SchedClass {
 function need_active_balance(sd: SchedDomain, idle: CpuIdleType): boolean {
   if (idle === "CPU_NEWLY_IDLE") return false;
   return sd.nr_balance_failed > sd.cache_nice_tries + 2;
+}
+
+/**
+ * The distance of cpu_load[i] from the load after `ticks` ticks of
+ * update_cpu_load()'s `old = (old * (scale - 1) + new) / scale` (with the
+ * round-up of a rising load). On integers both directions shrink the
+ * distance alike, gap - ceil(gap / scale) per tick, so the fold works on
+ * the gap alone and, once the gap is below scale, drops it by one a tick.
+ */
+function cpu_load_gap_after(gap: number, scale: number, ticks: number): number {
+  let k = ticks;
+  while (k > 0 && gap >= scale) {
+    gap -= Math.ceil(gap / scale);
+    k--;
+  }
+  return gap > k ? gap - k : 0;
 }
 
 /** msecs_to_jiffies(), rounding up. */
