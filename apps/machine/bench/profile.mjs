@@ -9,8 +9,8 @@
  *       and the fraction of the bare loop.
  *   node apps/machine/bench/profile.mjs scale [cpus] [seconds] [dist]
  *       `cpus` CPUs, one FIFO cycle task and one spinner per CPU, random
- *       hotplug of every CPU but 0, for `seconds` simulated seconds;
- *       prints the cost per event.
+ *       hotplug of every CPU but 0: runs of `seconds` and 3 × `seconds`
+ *       simulated seconds, and the cost of an event between the two.
  *
  * `dist` is another build's apps/machine/dist (a scratch worktree of an
  * older commit), so two builds can be timed alternately on one machine.
@@ -88,14 +88,22 @@ if (mode === "stress") {
   const eps = r.events / wall;
   console.log(JSON.stringify({ mode, hours, outcome: r.outcome, events: r.events, wall_s: +wall.toFixed(2), events_per_s: Math.round(eps), bare_events_per_s: Math.round(bare), fraction: +(eps / bare).toFixed(3) }));
 } else if (mode === "scale") {
+  // The marginal cost of an event: a run of `seconds` and one of three
+  // times that, so the boot and the module load fall out of the difference.
   const cpus = Number(a1 ?? 4);
   const seconds = Number(a2 ?? 600);
   const m = await load(a3);
-  const { spec } = m.load_scenario(scale_yaml(cpus, seconds));
-  const t0 = performance.now();
-  const r = m.run_scenario(spec);
-  const wall = (performance.now() - t0) / 1000;
-  console.log(JSON.stringify({ mode, cpus, seconds, outcome: r.outcome, events: r.events, wall_s: +wall.toFixed(2), us_per_event: +((wall * 1e6) / r.events).toFixed(3) }));
+  const timed = (s) => {
+    const { spec } = m.load_scenario(scale_yaml(cpus, s));
+    const t0 = performance.now();
+    const r = m.run_scenario(spec);
+    return { outcome: r.outcome, events: r.events, wall_s: (performance.now() - t0) / 1000 };
+  };
+  timed(Math.max(1, Math.round(seconds / 10)));
+  const short = timed(seconds);
+  const long = timed(3 * seconds);
+  const us = ((long.wall_s - short.wall_s) * 1e6) / (long.events - short.events);
+  console.log(JSON.stringify({ mode, cpus, seconds, outcome: long.outcome, events: [short.events, long.events], wall_s: [+short.wall_s.toFixed(2), +long.wall_s.toFixed(2)], us_per_event: +us.toFixed(3) }));
 } else {
   throw new Error(`unknown mode ${mode}: stress or scale`);
 }

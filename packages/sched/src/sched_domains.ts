@@ -1,4 +1,4 @@
-import { BUG, CpuMask } from "@ksim/core";
+import { BUG, CpuMask, NR_CPUS } from "@ksim/core";
 import { CpuPri } from "./cpupri.js";
 
 /** The machine's shape: `kernel.topology` of a scenario. CPUs are numbered package by package, core by core. */
@@ -97,8 +97,16 @@ export class SchedDomain {
   last_balance = 0;
   nr_balance_failed = 0;
 
-  /** Every group is one CPU: load_balance() may skip a balance that cannot find a busiest group. */
+  /**
+   * Every group is one CPU of capacity 1: load_balance() may skip a balance
+   * that cannot find a busiest group, and find_busiest_group() need not
+   * visit every group.
+   */
   readonly single_cpu_groups: boolean;
+  /** The sum of the groups' cpu_power (sds.total_pwr of a whole walk). */
+  readonly total_power: number;
+  /** The index in `groups` of each CPU's group (-1: not in the span). */
+  readonly cpu_group: Int16Array;
 
   constructor(
     readonly level: SdLevel,
@@ -108,6 +116,8 @@ export class SchedDomain {
     /** sd->groups: this CPU's own group; the kernel's walks start there. */
     readonly first_group: number,
     jiffies: number,
+    /** group_index(groups), shared by the domains of one span. */
+    cpu_group?: Int16Array,
   ) {
     const init = SD_INIT[level];
     this.min_interval = init.min_interval;
@@ -123,8 +133,19 @@ export class SchedDomain {
     this.smt_gain = init.smt_gain;
     this.flags = init.flags;
     this.last_balance = jiffies;
-    this.single_cpu_groups = groups.every((g) => g.cpus.weight() === 1);
+    this.single_cpu_groups = groups.every((g) => g.cpus.weight() === 1 && g.cpu_power * 2 >= SCHED_LOAD_SCALE);
+    this.total_power = groups.reduce((sum, g) => sum + g.cpu_power, 0);
+    this.cpu_group = cpu_group ?? group_index(groups);
   }
+}
+
+/** Each CPU's index in `groups` (-1: in none). */
+export function group_index(groups: readonly SchedGroup[]): Int16Array {
+  const index = new Int16Array(NR_CPUS).fill(-1);
+  groups.forEach((g, k) => {
+    for (let c = g.cpus.first(); c >= 0; c = g.cpus.next(c + 1)) index[c] = k;
+  });
+  return index;
 }
 
 /**
@@ -236,17 +257,17 @@ export function build_sched_domains(t: Topology, cpu_map: CpuMask, nr: number, j
   const bottoms: (SchedDomain | null)[] = new Array<SchedDomain | null>(nr).fill(null);
   for (const level of ["SIBLING", "MC", "CPU"] as const) {
     // One span and one group list per block of the level.
-    const blocks = new Map<number, { span: CpuMask; groups: SchedGroup[] }>();
+    const blocks = new Map<number, { span: CpuMask; groups: SchedGroup[]; index: Int16Array }>();
     for (let cpu = cpu_map.first(); cpu >= 0; cpu = cpu_map.next(cpu + 1)) {
       const { first } = level_block(t, level, cpu, nr);
       let b = blocks.get(first);
       if (!b) {
         const span = level_span(t, level, cpu, nr, cpu_map);
-        b = { span, groups: build_groups(t, level, span, nr, cpu_map, power) };
+        const groups = build_groups(t, level, span, nr, cpu_map, power);
+        b = { span, groups, index: group_index(groups) };
         blocks.set(first, b);
       }
-      const local = b.groups.findIndex((g) => g.cpus.test_cpu(cpu));
-      const sd = new SchedDomain(level, b.span, b.groups, local, jiffies);
+      const sd = new SchedDomain(level, b.span, b.groups, b.index[cpu]!, jiffies, b.index);
       const child = bottoms[cpu] ?? null;
       if (level === "SIBLING") bottoms[cpu] = sd;
       else {

@@ -86,6 +86,8 @@ export class FairSchedClass implements SchedClass {
       sds: new_sd_lb_stats(),
       sgs: new_sg_lb_stats(),
       imbalance: 0,
+      fair_cpus: new CpuMask(),
+      overloaded_cpus: new CpuMask(),
     };
   }
 
@@ -366,6 +368,11 @@ export class FairSchedClass implements SchedClass {
 
   /** After an enqueue or dequeue: whether this CPU now has something an idle CPU could pull. */
   nr_running_changed(cpu: number): void {
+    const fair = this.s.cfs_rqs[cpu]!.nr_running >= 1;
+    if (fair) this.env.fair_cpus.set_cpu(cpu);
+    else this.env.fair_cpus.clear_cpu(cpu);
+    if (fair && this.s.nr_running(cpu) >= 2) this.env.overloaded_cpus.set_cpu(cpu);
+    else this.env.overloaded_cpus.clear_cpu(cpu);
     const pullable = this.s.nr_running(cpu) >= 2 && this.s.cfs_rqs[cpu]!.nr_running >= 1 && this.s.rq_online[cpu]!;
     const load = pullable ? this.weighted_cpuload(cpu) : -1;
     const old = this.pullable_load[cpu]!;

@@ -12,6 +12,10 @@ export interface LbEnv {
   readonly sgs: SgLbStats;
   /** find_busiest_group()'s *imbalance. */
   imbalance: number;
+  /** CPUs with fair load (weighted_cpuload > 0): the only ones a remote group's load can come from. */
+  readonly fair_cpus: CpuMask;
+  /** CPUs with more than one task, one of them fair: the only ones that can be a one-CPU busiest group. */
+  readonly overloaded_cpus: CpuMask;
 }
 
 export function new_sd_lb_stats(): SdLbStats {
@@ -196,6 +200,7 @@ function calculate_imbalance(env: LbEnv, sds: SdLbStats, this_cpu: number): numb
  * imbalance_pct (or another CPU balances this level).
  */
 export function find_busiest_group(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask, balance: { ok: boolean }): SchedGroup | null {
+  if (sd.single_cpu_groups && sd.child === null) return find_busiest_cpu_group(env, sd, this_cpu, idle, cpus);
   const sds = update_sd_lb_stats(env, sd, this_cpu, idle, cpus, balance);
   if (sds === null || !balance.ok) return null;
   if (!sds.busiest || sds.busiest_nr_running === 0) return null;
@@ -205,6 +210,69 @@ export function find_busiest_group(env: LbEnv, sd: SchedDomain, this_cpu: number
   if (100 * sds.max_load <= sd.imbalance_pct * sds.this_load) return null;
   env.imbalance = calculate_imbalance(env, sds, this_cpu);
   return sds.busiest;
+}
+
+/**
+ * find_busiest_group() of a domain whose groups are single CPUs of power
+ * at least SCHED_LOAD_SCALE / 2 (capacity 1) and that has no child (so no
+ * SD_PREFER_SIBLING): the same answer as the walk over every group, from
+ * the CPUs that can give it. A remote CPU without fair load adds nothing
+ * (source_load is at most weighted_cpuload), only a CPU with two tasks and
+ * fair load can exceed its capacity with a load above zero, and a group of
+ * one CPU is never group_imb. The busiest is the first of the largest in
+ * the walk's order (from this CPU's group on, wrapping). The tests that
+ * return no group come before the total load is summed; the kernel's order
+ * among them does not change the answer. The local group is the balancing
+ * CPU of itself, so `balance` stays ok.
+ */
+function find_busiest_cpu_group(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask): SchedGroup | null {
+  const s = env.s;
+  const load_idx = get_sd_load_idx(sd, idle);
+  const groups = sd.groups;
+  const self = groups[sd.first_group]!;
+  const here = cpus.test_cpu(this_cpu);
+  const this_group_load = here ? env.target_load(this_cpu, load_idx) : 0;
+  const this_load = Math.floor((this_group_load * SCHED_LOAD_SCALE) / self.cpu_power);
+  let busiest = -1;
+  let max_load = 0;
+  const cand = env.overloaded_cpus;
+  // The walk's order: this CPU's group, the later CPUs of the span, then the earlier ones.
+  for (let pass = 0; pass < 2; pass++) {
+    const end = pass === 0 ? Number.POSITIVE_INFINITY : this_cpu;
+    for (let i = cand.next(pass === 0 ? this_cpu + 1 : 0); i >= 0 && i < end; i = cand.next(i + 1)) {
+      if (!sd.span.test_cpu(i) || !cpus.test_cpu(i)) continue;
+      const avg = Math.floor((env.source_load(i, load_idx) * SCHED_LOAD_SCALE) / groups[sd.cpu_group[i]!]!.cpu_power);
+      if (avg > max_load) {
+        max_load = avg;
+        busiest = i;
+      }
+    }
+  }
+  if (busiest < 0 || this_load >= max_load) return null;
+  if (100 * max_load <= sd.imbalance_pct * this_load) return null;
+  let total_load = this_group_load;
+  const fair = env.fair_cpus;
+  for (let i = fair.next(0); i >= 0; i = fair.next(i + 1)) {
+    if (i !== this_cpu && sd.span.test_cpu(i) && cpus.test_cpu(i)) total_load += env.source_load(i, load_idx);
+  }
+  const sds = env.sds;
+  const group = groups[sd.cpu_group[busiest]!]!;
+  sds.busiest = group;
+  sds.this = self;
+  sds.total_load = total_load;
+  sds.total_pwr = sd.total_power;
+  sds.this_load = this_load;
+  sds.this_nr_running = here ? s.nr_running(this_cpu) : 0;
+  sds.this_load_per_task = here ? s.cfs_rqs[this_cpu]!.load_weight : 0;
+  sds.max_load = max_load;
+  sds.busiest_nr_running = s.nr_running(busiest);
+  sds.busiest_group_capacity = div_round_closest(group.cpu_power, SCHED_LOAD_SCALE);
+  sds.busiest_load_per_task = s.cfs_rqs[busiest]!.load_weight;
+  sds.group_imb = false;
+  sds.avg_load = Math.floor((SCHED_LOAD_SCALE * sds.total_load) / sds.total_pwr);
+  if (sds.this_load >= sds.avg_load) return null;
+  env.imbalance = calculate_imbalance(env, sds, this_cpu);
+  return group;
 }
 
 /** find_busiest_queue(): the CPU of the group with the most weighted load per power. */
