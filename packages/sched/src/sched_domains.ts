@@ -103,6 +103,8 @@ export class SchedDomain {
    * visit every group.
    */
   readonly single_cpu_groups: boolean;
+  /** Every group has the power of one whole CPU, SCHED_LOAD_SCALE (no SMT sharing). */
+  readonly unit_power: boolean;
   /** The sum of the groups' cpu_power (sds.total_pwr of a whole walk). */
   readonly total_power: number;
   /** The index in `groups` of each CPU's group (-1: not in the span). */
@@ -134,6 +136,7 @@ export class SchedDomain {
     this.flags = init.flags;
     this.last_balance = jiffies;
     this.single_cpu_groups = groups.every((g) => g.cpus.weight() === 1 && g.cpu_power * 2 >= SCHED_LOAD_SCALE);
+    this.unit_power = groups.every((g) => g.cpu_power === SCHED_LOAD_SCALE);
     this.total_power = groups.reduce((sum, g) => sum + g.cpu_power, 0);
     this.cpu_group = cpu_group ?? group_index(groups);
   }

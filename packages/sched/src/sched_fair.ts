@@ -1,7 +1,7 @@
 import { CpuMask, rt_policy, SimEvent, type CpuExec, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
 import type { SchedClass, SchedCore } from "./sched_class.js";
 import { SD_BALANCE_FORK, SD_BALANCE_NEWIDLE, SD_LOAD_BALANCE, SD_SHARE_PKG_RESOURCES, SD_WAKE_AFFINE, SCHED_LOAD_SCALE, type SchedDomain } from "./sched_domains.js";
-import { find_busiest_group, find_busiest_queue, get_sd_load_idx, new_sd_lb_stats, new_sg_lb_stats, type LbEnv } from "./sched_fair_lb.js";
+import { FairLoadIndex, find_busiest_group, find_busiest_queue, get_sd_load_idx, LB_IDX_MAX, new_sd_lb_stats, new_sg_lb_stats, type LbEnv } from "./sched_fair_lb.js";
 
 /** CPU_LOAD_IDX_MAX */
 const CPU_LOAD_IDX_MAX = 5;
@@ -86,8 +86,8 @@ export class FairSchedClass implements SchedClass {
       sds: new_sd_lb_stats(),
       sgs: new_sg_lb_stats(),
       imbalance: 0,
-      fair_cpus: new CpuMask(),
-      overloaded_cpus: new CpuMask(),
+      index: new FairLoadIndex(),
+      refresh_unsettled: () => this.env.index.settle(this.settled),
     };
   }
 
@@ -183,6 +183,14 @@ export class FairSchedClass implements SchedClass {
       load[i] = old_load > this_load ? this_load + gap : this_load - gap;
     }
   }
+
+  /** Whether cpu_load[] of `cpu` has reached its load `w` at every index the balancer's index reads (folding it first). */
+  private readonly settled = (cpu: number, w: number): boolean => {
+    this.update_cpu_load(cpu);
+    const load = this.cpu_load[cpu]!;
+    for (let i = 0; i < LB_IDX_MAX; i++) if (load[i]! < w) return false;
+    return true;
+  };
 
   /** source_load(): a low guess at a migration source's load (LB_BIAS). */
   source_load(cpu: number, type: number): number {
@@ -368,11 +376,7 @@ export class FairSchedClass implements SchedClass {
 
   /** After an enqueue or dequeue: whether this CPU now has something an idle CPU could pull. */
   nr_running_changed(cpu: number): void {
-    const fair = this.s.cfs_rqs[cpu]!.nr_running >= 1;
-    if (fair) this.env.fair_cpus.set_cpu(cpu);
-    else this.env.fair_cpus.clear_cpu(cpu);
-    if (fair && this.s.nr_running(cpu) >= 2) this.env.overloaded_cpus.set_cpu(cpu);
-    else this.env.overloaded_cpus.clear_cpu(cpu);
+    this.env.index.update(cpu, this.weighted_cpuload(cpu), this.s.nr_running(cpu));
     const pullable = this.s.nr_running(cpu) >= 2 && this.s.cfs_rqs[cpu]!.nr_running >= 1 && this.s.rq_online[cpu]!;
     const load = pullable ? this.weighted_cpuload(cpu) : -1;
     const old = this.pullable_load[cpu]!;
