@@ -88,6 +88,7 @@ export class FairSchedClass implements SchedClass {
       imbalance: 0,
       index: new FairLoadIndex(),
       refresh_unsettled: () => this.env.index.settle(this.settled),
+      check_index: false,
     };
   }
 

@@ -1,4 +1,4 @@
-import { CpuMask, NR_CPUS } from "@ksim/core";
+import { BUG_ON, CpuMask, NR_CPUS } from "@ksim/core";
 import type { SchedCore } from "./sched_class.js";
 import { SCHED_LOAD_SCALE, SD_PREFER_SIBLING, type SchedDomain, type SchedGroup } from "./sched_domains.js";
 
@@ -16,6 +16,12 @@ export interface LbEnv {
   readonly index: FairLoadIndex;
   /** Fold cpu_load[] of the index's unsettled CPUs and drop those that settled. */
   refresh_unsettled(): void;
+  /**
+   * A debug check (as CONFIG_SCHED_DEBUG would add): every find_busiest_group
+   * through the index or the busiest candidates also walks every group, and
+   * a different group or imbalance is a BUG. Off by default; O(CPUs) a balance.
+   */
+  check_index: boolean;
 }
 
 /** The cpu_load[] indices find_busiest_group may read through the index: busy_idx, idle_idx and newidle_idx of every level are at most 2. */
@@ -313,9 +319,25 @@ function calculate_imbalance(env: LbEnv, sds: SdLbStats, this_cpu: number): numb
  */
 export function find_busiest_group(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask, balance: { ok: boolean }): SchedGroup | null {
   if (sd.single_cpu_groups && sd.child === null) {
-    if (sd.unit_power && get_sd_load_idx(sd, idle) <= LB_IDX_MAX) return find_busiest_indexed(env, sd, this_cpu, idle, cpus);
-    return find_busiest_cpu_group(env, sd, this_cpu, idle, cpus);
+    const group = sd.unit_power && get_sd_load_idx(sd, idle) <= LB_IDX_MAX ? find_busiest_indexed(env, sd, this_cpu, idle, cpus) : find_busiest_cpu_group(env, sd, this_cpu, idle, cpus);
+    if (env.check_index) check_busiest(env, sd, this_cpu, idle, cpus, balance, group);
+    return group;
   }
+  return find_busiest_walk(env, sd, this_cpu, idle, cpus, balance);
+}
+
+/** The debug check: the walk over every group finds the same group and imbalance. */
+function check_busiest(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask, balance: { ok: boolean }, group: SchedGroup | null): void {
+  const imbalance = env.imbalance;
+  const walked = find_busiest_walk(env, sd, this_cpu, idle, cpus, balance);
+  BUG_ON(
+    walked !== group || (group !== null && env.imbalance !== imbalance),
+    `find_busiest_group(CPU ${this_cpu}, ${idle}): the index found ${group?.cpus.toString() ?? "none"} (imbalance ${imbalance}), the walk ${walked?.cpus.toString() ?? "none"} (imbalance ${env.imbalance})`,
+  );
+}
+
+/** find_busiest_group() as the kernel does it: update_sd_lb_stats over every group. */
+function find_busiest_walk(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask, balance: { ok: boolean }): SchedGroup | null {
   const sds = update_sd_lb_stats(env, sd, this_cpu, idle, cpus, balance);
   if (sds === null || !balance.ok) return null;
   if (!sds.busiest || sds.busiest_nr_running === 0) return null;
