@@ -107,7 +107,7 @@ export class SchedDomain {
   readonly unit_power: boolean;
   /** The sum of the groups' cpu_power (sds.total_pwr of a whole walk). */
   readonly total_power: number;
-  /** The index in `groups` of each CPU's group (-1: not in the span). */
+  /** The index in `groups` of each CPU's group (-1: not in the span; CPUs up to nr_cpu_ids). */
   readonly cpu_group: Int16Array;
 
   constructor(
@@ -142,9 +142,9 @@ export class SchedDomain {
   }
 }
 
-/** Each CPU's index in `groups` (-1: in none). */
-export function group_index(groups: readonly SchedGroup[]): Int16Array {
-  const index = new Int16Array(NR_CPUS).fill(-1);
+/** Each CPU's index in `groups` (-1: in none), for CPUs 0..nr-1. */
+export function group_index(groups: readonly SchedGroup[], nr: number = NR_CPUS): Int16Array {
+  const index = new Int16Array(nr).fill(-1);
   groups.forEach((g, k) => {
     for (let c = g.cpus.first(); c >= 0; c = g.cpus.next(c + 1)) index[c] = k;
   });
@@ -267,7 +267,7 @@ export function build_sched_domains(t: Topology, cpu_map: CpuMask, nr: number, j
       if (!b) {
         const span = level_span(t, level, cpu, nr, cpu_map);
         const groups = build_groups(t, level, span, nr, cpu_map, power);
-        b = { span, groups, index: group_index(groups) };
+        b = { span, groups, index: group_index(groups, nr) };
         blocks.set(first, b);
       }
       const sd = new SchedDomain(level, b.span, b.groups, b.index[cpu]!, jiffies, b.index);

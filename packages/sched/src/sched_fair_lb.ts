@@ -46,9 +46,15 @@ export class FairLoadIndex {
   readonly overloaded = new CpuMask();
   readonly unsettled = new CpuMask();
   readonly unsettled_list: number[] = [];
-  /** The CPUs of each load above 0, and those loads, largest first. */
-  readonly by_load = new Map<number, CpuMask>();
+  /**
+   * The CPUs of each load above 0, and the loads seen, largest first. A
+   * load's entry stays when its last CPU leaves (loads come and go with
+   * every enqueue), so the walk skips empty ones; they are dropped once
+   * they outnumber the rest.
+   */
+  readonly by_load = new Map<number, LoadBucket>();
   readonly loads_desc: number[] = [];
+  private empty_buckets = 0;
 
   /** After an enqueue or dequeue on `cpu`: its fair load `w` and nr_running `nr`. */
   update(cpu: number, w: number, nr: number): void {
@@ -70,24 +76,39 @@ export class FairLoadIndex {
   }
 
   private join(cpu: number, w: number): void {
-    let m = this.by_load.get(w);
-    if (!m) {
-      m = new CpuMask();
-      this.by_load.set(w, m);
+    let b = this.by_load.get(w);
+    if (!b) {
+      b = { cpus: new CpuMask(), n: 0 };
+      this.by_load.set(w, b);
       const keys = this.loads_desc;
-      let i = 0;
-      while (i < keys.length && keys[i]! > w) i++;
-      keys.splice(i, 0, w);
+      let i = keys.length;
+      keys.push(w);
+      for (; i > 0 && keys[i - 1]! < w; i--) keys[i] = keys[i - 1]!;
+      keys[i] = w;
+    } else if (b.n === 0) {
+      this.empty_buckets--;
     }
-    m.set_cpu(cpu);
+    b.cpus.set_cpu(cpu);
+    b.n++;
   }
 
   private leave(cpu: number, w: number): void {
-    const m = this.by_load.get(w)!;
-    m.clear_cpu(cpu);
-    if (!m.is_empty()) return;
-    this.by_load.delete(w);
-    this.loads_desc.splice(this.loads_desc.indexOf(w), 1);
+    const b = this.by_load.get(w)!;
+    b.cpus.clear_cpu(cpu);
+    if (--b.n > 0) return;
+    if (++this.empty_buckets > 16 && this.empty_buckets * 2 > this.loads_desc.length) this.drop_empty();
+  }
+
+  private drop_empty(): void {
+    const keys = this.loads_desc;
+    let j = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const w = keys[i]!;
+      if (this.by_load.get(w)!.n > 0) keys[j++] = w;
+      else this.by_load.delete(w);
+    }
+    keys.length = j;
+    this.empty_buckets = 0;
   }
 
   /** Drop the CPUs that `settled` says have settled. */
@@ -116,6 +137,12 @@ export class FairLoadIndex {
     }
     return sum;
   }
+}
+
+/** The CPUs whose fair load is one value, and how many they are. */
+interface LoadBucket {
+  readonly cpus: CpuMask;
+  n: number;
 }
 
 /** The first CPU in [from, to) of a ∩ b ∩ c ∩ d minus e, or -1. */
@@ -427,7 +454,9 @@ function find_busiest_indexed(env: LbEnv, sd: SchedDomain, this_cpu: number, idl
   }
   for (const w of x.loads_desc) {
     if (w < max_load) break;
-    const m = x.by_load.get(w)!;
+    const b = x.by_load.get(w)!;
+    if (b.n === 0) continue;
+    const m = b.cpus;
     let i = next_in(m, x.overloaded, sd.span, cpus, x.unsettled, this_cpu + 1, NR_CPUS);
     if (i < 0) i = next_in(m, x.overloaded, sd.span, cpus, x.unsettled, 0, this_cpu);
     if (i < 0) continue;
