@@ -260,10 +260,9 @@ export class FairSchedClass implements SchedClass {
   private select_idle_sibling(p: TaskStruct, sd: SchedDomain, target: number, cpu: number): number {
     const prev_cpu = p.cpu;
     if (target === cpu && this.s.cfs_rqs[prev_cpu]!.nr_running === 0) return prev_cpu;
-    for (let i = sd.span.first(); i >= 0; i = sd.span.next(i + 1)) {
-      if (p.cpus_allowed.test_cpu(i) && this.s.cfs_rqs[i]!.nr_running === 0) return i;
-    }
-    return target;
+    // The first CPU of the span the task may use whose cfs_rq is empty: not in the index's fair mask.
+    const i = first_and_not(sd.span, p.cpus_allowed, this.env.index.fair);
+    return i >= 0 ? i : target;
   }
 
   /** wake_affine() without WF_SYNC and without group scheduling. */
@@ -693,6 +692,16 @@ export class FairSchedClass implements SchedClass {
 function need_active_balance(sd: SchedDomain, idle: CpuIdleType): boolean {
   if (idle === "CPU_NEWLY_IDLE") return false;
   return sd.nr_balance_failed > sd.cache_nice_tries + 2;
+}
+
+/** The first CPU of a ∩ b not in c, or -1. */
+function first_and_not(a: CpuMask, b: CpuMask, c: CpuMask): number {
+  const n = a.bits.length;
+  for (let w = 0; w < n; w++) {
+    const bits = a.bits[w]! & b.bits[w]! & ~c.bits[w]!;
+    if (bits !== 0) return w * 32 + 31 - Math.clz32(bits & -bits);
+  }
+  return -1;
 }
 
 /**
