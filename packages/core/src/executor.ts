@@ -417,7 +417,6 @@ export abstract class ProcessExecutor implements SchedOps {
       }
       const prev = rq.curr;
       this.update_curr(rq);
-      if (rq.run_ev.index >= 0) engine.cancel(rq.run_ev);
       rq.need_resched = false;
       if (prev !== rq.idle) {
         if (prev.state !== "R") {
@@ -443,13 +442,21 @@ export abstract class ProcessExecutor implements SchedOps {
       rq.exec_start = engine.now;
       this.set_curr_task(rq, next);
       this.post_schedule(rq);
-      if (next === rq.idle) return;
+      // prev's RUN event is moved in place or cancelled only here: one heap
+      // operation instead of a removal and a push (the sequence numbers are
+      // the same, so ties resolve as before).
+      if (next === rq.idle) return this.cancel_run(rq);
       if (next.run_remaining > 0) {
         if (next.run_remaining !== Number.POSITIVE_INFINITY) engine.schedule(rq.run_ev, engine.now + next.run_remaining);
+        else this.cancel_run(rq);
         return;
       }
       if (!this.step(rq, next)) return;
     }
+  }
+
+  private cancel_run(rq: CpuExec): void {
+    if (rq.run_ev.index >= 0) this.engine.cancel(rq.run_ev);
   }
 
   private context_switch(rq: CpuExec, prev: TaskStruct, next: TaskStruct): void {
@@ -509,6 +516,7 @@ export abstract class ProcessExecutor implements SchedOps {
           p.run_remaining = e.ns;
           if (rq.need_resched) return true;
           if (e.ns !== Number.POSITIVE_INFINITY) this.engine.schedule(rq.run_ev, this.engine.now + e.ns);
+          else this.cancel_run(rq);
           return false;
         }
         // schedule_debug(): a task that sleeps or calls schedule() with

@@ -3,6 +3,12 @@ import { BUG, type TaskStruct } from "@ksim/core";
 /** RUNTIME_INF: an rt_rq with no bandwidth limit. */
 export const RUNTIME_INF = Number.POSITIVE_INFINITY;
 
+/** Removes entry `i`, keeping the order of the rest (splice(i, 1) without the array it returns). */
+function remove_at<T>(list: T[], i: number): void {
+  for (let k = i + 1; k < list.length; k++) list[k - 1] = list[k]!;
+  list.length--;
+}
+
 /** Number of RT priority levels (MAX_RT_PRIO). */
 const RT_LEVELS = 100;
 
@@ -48,7 +54,7 @@ export class RtRq {
     const i = q.indexOf(p);
     // dequeue_rt_entity(): the count would disagree with the lists.
     if (i < 0) BUG(`dequeue_task_rt(${p.name}): not on its rt_rq's prio ${p.prio} list`);
-    q.splice(i, 1);
+    remove_at(q, i);
     if (q.length === 0) this.bitmap[p.prio >>> 5]! &= ~(1 << (p.prio & 31));
     this.rt_nr_running--;
   }
@@ -58,7 +64,7 @@ export class RtRq {
     const q = this.queue[p.prio]!;
     const i = q.indexOf(p);
     if (i < 0 || q.length === 1) return;
-    q.splice(i, 1);
+    remove_at(q, i);
     q.push(p);
   }
 
@@ -121,7 +127,7 @@ export class CfsRq {
   dequeue(p: TaskStruct): void {
     const i = this.tasks.indexOf(p);
     if (i < 0) BUG(`dequeue_task_fair(${p.name}): not on its cfs_rq`);
-    this.tasks.splice(i, 1);
+    remove_at(this.tasks, i);
     this.load_weight -= p.se.weight;
   }
 

@@ -1,4 +1,4 @@
-import { BUG, CpuMask } from "@ksim/core";
+import { BUG, CpuMask, NR_CPUS } from "@ksim/core";
 import { CpuPri } from "./cpupri.js";
 
 /** The machine's shape: `kernel.topology` of a scenario. CPUs are numbered package by package, core by core. */
@@ -97,14 +97,25 @@ export class SchedDomain {
   last_balance = 0;
   nr_balance_failed = 0;
 
-  /** Every group is one CPU: load_balance() may skip a balance that cannot find a busiest group. */
+  /**
+   * Every group is one CPU of capacity 1: load_balance() may skip a balance
+   * that cannot find a busiest group, and find_busiest_group() need not
+   * visit every group.
+   */
   readonly single_cpu_groups: boolean;
+  /** Every group has the power of one whole CPU, SCHED_LOAD_SCALE (no SMT sharing). */
+  readonly unit_power: boolean;
+  /** The sum of the groups' cpu_power (sds.total_pwr of a whole walk). */
+  readonly total_power: number;
+  /** The index in `groups` of each CPU's group (-1: not in the span; CPUs up to nr_cpu_ids). */
+  readonly cpu_group: Int16Array;
+  readonly span: CpuMask;
+  /** The level's groups, shared by the CPUs of the span, in CPU order. */
+  readonly groups: readonly SchedGroup[];
 
   constructor(
     readonly level: SdLevel,
-    readonly span: CpuMask,
-    /** The level's groups, shared by the CPUs of the span, in CPU order. */
-    readonly groups: readonly SchedGroup[],
+    block: DomainBlock,
     /** sd->groups: this CPU's own group; the kernel's walks start there. */
     readonly first_group: number,
     jiffies: number,
@@ -123,8 +134,47 @@ export class SchedDomain {
     this.smt_gain = init.smt_gain;
     this.flags = init.flags;
     this.last_balance = jiffies;
-    this.single_cpu_groups = groups.every((g) => g.cpus.weight() === 1);
+    this.span = block.span;
+    this.groups = block.groups;
+    this.single_cpu_groups = block.single_cpu_groups;
+    this.unit_power = block.unit_power;
+    this.total_power = block.total_power;
+    this.cpu_group = block.cpu_group;
   }
+}
+
+/**
+ * One block of CPUs of one level as __build_sched_domains lays it out for
+ * a cpu_map: the span and groups its domains share, and what the balancer
+ * reads of them. Never changed once built.
+ */
+export interface DomainBlock {
+  readonly span: CpuMask;
+  readonly groups: readonly SchedGroup[];
+  readonly cpu_group: Int16Array;
+  readonly single_cpu_groups: boolean;
+  readonly unit_power: boolean;
+  readonly total_power: number;
+}
+
+function domain_block(span: CpuMask, groups: readonly SchedGroup[], nr: number): DomainBlock {
+  return {
+    span,
+    groups,
+    cpu_group: group_index(groups, nr),
+    single_cpu_groups: groups.every((g) => g.cpus.weight() === 1 && g.cpu_power * 2 >= SCHED_LOAD_SCALE),
+    unit_power: groups.every((g) => g.cpu_power === SCHED_LOAD_SCALE),
+    total_power: groups.reduce((sum, g) => sum + g.cpu_power, 0),
+  };
+}
+
+/** Each CPU's index in `groups` (-1: in none), for CPUs 0..nr-1. */
+export function group_index(groups: readonly SchedGroup[], nr: number = NR_CPUS): Int16Array {
+  const index = new Int16Array(nr).fill(-1);
+  groups.forEach((g, k) => {
+    for (let c = g.cpus.first(); c >= 0; c = g.cpus.next(c + 1)) index[c] = k;
+  });
+  return index;
 }
 
 /**
@@ -231,22 +281,14 @@ function cpu_powers(t: Topology, cpu_map: CpuMask, nr: number): number[] {
  * (rq->sd), null for a CPU outside cpu_map or with none left.
  */
 export function build_sched_domains(t: Topology, cpu_map: CpuMask, nr: number, jiffies: number): (SchedDomain | null)[] {
-  const power = cpu_powers(t, cpu_map, nr);
+  const layout = domain_layout(t, cpu_map, nr);
   const out: (SchedDomain | null)[] = new Array<SchedDomain | null>(nr).fill(null);
   const bottoms: (SchedDomain | null)[] = new Array<SchedDomain | null>(nr).fill(null);
-  for (const level of ["SIBLING", "MC", "CPU"] as const) {
-    // One span and one group list per block of the level.
-    const blocks = new Map<number, { span: CpuMask; groups: SchedGroup[] }>();
+  LEVELS.forEach((level, l) => {
+    const blocks = layout[l]!;
     for (let cpu = cpu_map.first(); cpu >= 0; cpu = cpu_map.next(cpu + 1)) {
-      const { first } = level_block(t, level, cpu, nr);
-      let b = blocks.get(first);
-      if (!b) {
-        const span = level_span(t, level, cpu, nr, cpu_map);
-        b = { span, groups: build_groups(t, level, span, nr, cpu_map, power) };
-        blocks.set(first, b);
-      }
-      const local = b.groups.findIndex((g) => g.cpus.test_cpu(cpu));
-      const sd = new SchedDomain(level, b.span, b.groups, local, jiffies);
+      const b = blocks.get(level_block(t, level, cpu, nr).first)!;
+      const sd = new SchedDomain(level, b, b.cpu_group[cpu]!, jiffies);
       const child = bottoms[cpu] ?? null;
       if (level === "SIBLING") bottoms[cpu] = sd;
       else {
@@ -258,9 +300,41 @@ export function build_sched_domains(t: Topology, cpu_map: CpuMask, nr: number, j
         }
       }
     }
-  }
+  });
   for (let cpu = cpu_map.first(); cpu >= 0; cpu = cpu_map.next(cpu + 1)) out[cpu] = drop_degenerate(bottoms[cpu] ?? null);
   return out;
+}
+
+const LEVELS = ["SIBLING", "MC", "CPU"] as const;
+
+/**
+ * Layouts already built, by topology, CPU count and cpu_map: a hotplug
+ * stress run rebuilds the domains at every operation over a handful of
+ * maps. Layouts never change, so sharing them changes nothing; the cache
+ * is emptied when it holds LAYOUT_CACHE_MAX of them.
+ */
+const layout_cache = new Map<string, Map<number, DomainBlock>[]>();
+const LAYOUT_CACHE_MAX = 64;
+
+/** Each level's blocks for `cpu_map`, by the block's first CPU. */
+function domain_layout(t: Topology, cpu_map: CpuMask, nr: number): Map<number, DomainBlock>[] {
+  const key = `${t.packages}x${t.cores_per_package}x${t.threads_per_core}/${nr}/${cpu_map.bits.join(",")}`;
+  const hit = layout_cache.get(key);
+  if (hit) return hit;
+  const power = cpu_powers(t, cpu_map, nr);
+  const layout = LEVELS.map((level) => {
+    const blocks = new Map<number, DomainBlock>();
+    for (let cpu = cpu_map.first(); cpu >= 0; cpu = cpu_map.next(cpu + 1)) {
+      const { first } = level_block(t, level, cpu, nr);
+      if (blocks.has(first)) continue;
+      const span = level_span(t, level, cpu, nr, cpu_map);
+      blocks.set(first, domain_block(span, build_groups(t, level, span, nr, cpu_map, power), nr));
+    }
+    return blocks;
+  });
+  if (layout_cache.size >= LAYOUT_CACHE_MAX) layout_cache.clear();
+  layout_cache.set(key, layout);
+  return layout;
 }
 
 /** cpu_attach_domain(): drop degenerate parents, then a degenerate base. */

@@ -1,7 +1,7 @@
 import { CpuMask, rt_policy, SimEvent, type CpuExec, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
 import type { SchedClass, SchedCore } from "./sched_class.js";
 import { SD_BALANCE_FORK, SD_BALANCE_NEWIDLE, SD_LOAD_BALANCE, SD_SHARE_PKG_RESOURCES, SD_WAKE_AFFINE, SCHED_LOAD_SCALE, type SchedDomain } from "./sched_domains.js";
-import { find_busiest_group, find_busiest_queue, get_sd_load_idx, new_sd_lb_stats, new_sg_lb_stats, type LbEnv } from "./sched_fair_lb.js";
+import { FairLoadIndex, find_busiest_group, find_busiest_queue, get_sd_load_idx, LB_IDX_MAX, new_sd_lb_stats, new_sg_lb_stats, type LbEnv } from "./sched_fair_lb.js";
 
 /** CPU_LOAD_IDX_MAX */
 const CPU_LOAD_IDX_MAX = 5;
@@ -86,6 +86,9 @@ export class FairSchedClass implements SchedClass {
       sds: new_sd_lb_stats(),
       sgs: new_sg_lb_stats(),
       imbalance: 0,
+      index: new FairLoadIndex(),
+      refresh_unsettled: () => this.env.index.settle(this.settled),
+      check_index: false,
     };
   }
 
@@ -180,17 +183,22 @@ export class FairSchedClass implements SchedClass {
     if (n <= 0 || !this.ticking[cpu]) return;
     const this_load = this.weighted_cpuload(cpu);
     const load = this.cpu_load[cpu]!;
-    // Index by index: once an index equals the load, further ticks keep it there.
-    for (let i = 0, scale = 1; i < CPU_LOAD_IDX_MAX; i++, scale += scale) {
-      let old_load = load[i]!;
-      for (let k = n; k > 0 && old_load !== this_load; k--) {
-        let new_load = this_load;
-        if (new_load > old_load) new_load += scale - 1;
-        old_load = Math.floor((old_load * (scale - 1) + new_load) / scale);
-      }
-      load[i] = old_load;
+    load[0] = this_load;
+    for (let i = 1, scale = 2; i < CPU_LOAD_IDX_MAX; i++, scale += scale) {
+      const old_load = load[i]!;
+      if (old_load === this_load) continue;
+      const gap = cpu_load_gap_after(Math.abs(old_load - this_load), scale, n);
+      load[i] = old_load > this_load ? this_load + gap : this_load - gap;
     }
   }
+
+  /** Whether cpu_load[] of `cpu` has reached its load `w` at every index the balancer's index reads (folding it first). */
+  private readonly settled = (cpu: number, w: number): boolean => {
+    this.update_cpu_load(cpu);
+    const load = this.cpu_load[cpu]!;
+    for (let i = 0; i < LB_IDX_MAX; i++) if (load[i]! < w) return false;
+    return true;
+  };
 
   /** source_load(): a low guess at a migration source's load (LB_BIAS). */
   source_load(cpu: number, type: number): number {
@@ -259,10 +267,9 @@ export class FairSchedClass implements SchedClass {
   private select_idle_sibling(p: TaskStruct, sd: SchedDomain, target: number, cpu: number): number {
     const prev_cpu = p.cpu;
     if (target === cpu && this.s.cfs_rqs[prev_cpu]!.nr_running === 0) return prev_cpu;
-    for (let i = sd.span.first(); i >= 0; i = sd.span.next(i + 1)) {
-      if (p.cpus_allowed.test_cpu(i) && this.s.cfs_rqs[i]!.nr_running === 0) return i;
-    }
-    return target;
+    // The first CPU of the span the task may use whose cfs_rq is empty: not in the index's fair mask.
+    const i = first_and_not(sd.span, p.cpus_allowed, this.env.index.fair);
+    return i >= 0 ? i : target;
   }
 
   /** wake_affine() without WF_SYNC and without group scheduling. */
@@ -376,6 +383,7 @@ export class FairSchedClass implements SchedClass {
 
   /** After an enqueue or dequeue: whether this CPU now has something an idle CPU could pull. */
   nr_running_changed(cpu: number): void {
+    this.env.index.update(cpu, this.weighted_cpuload(cpu), this.s.nr_running(cpu));
     const pullable = this.s.nr_running(cpu) >= 2 && this.s.cfs_rqs[cpu]!.nr_running >= 1 && this.s.rq_online[cpu]!;
     const load = pullable ? this.weighted_cpuload(cpu) : -1;
     const old = this.pullable_load[cpu]!;
@@ -691,6 +699,32 @@ export class FairSchedClass implements SchedClass {
 function need_active_balance(sd: SchedDomain, idle: CpuIdleType): boolean {
   if (idle === "CPU_NEWLY_IDLE") return false;
   return sd.nr_balance_failed > sd.cache_nice_tries + 2;
+}
+
+/** The first CPU of a ∩ b not in c, or -1. */
+function first_and_not(a: CpuMask, b: CpuMask, c: CpuMask): number {
+  const n = a.bits.length;
+  for (let w = 0; w < n; w++) {
+    const bits = a.bits[w]! & b.bits[w]! & ~c.bits[w]!;
+    if (bits !== 0) return w * 32 + 31 - Math.clz32(bits & -bits);
+  }
+  return -1;
+}
+
+/**
+ * The distance of cpu_load[i] from the load after `ticks` ticks of
+ * update_cpu_load()'s `old = (old * (scale - 1) + new) / scale` (with the
+ * round-up of a rising load). On integers both directions shrink the
+ * distance alike, gap - ceil(gap / scale) per tick, so the fold works on
+ * the gap alone and, once the gap is below scale, drops it by one a tick.
+ */
+function cpu_load_gap_after(gap: number, scale: number, ticks: number): number {
+  let k = ticks;
+  while (k > 0 && gap >= scale) {
+    gap -= Math.ceil(gap / scale);
+    k--;
+  }
+  return gap > k ? gap - k : 0;
 }
 
 /** msecs_to_jiffies(), rounding up. */

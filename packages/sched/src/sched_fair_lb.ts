@@ -1,4 +1,4 @@
-import type { CpuMask } from "@ksim/core";
+import { BUG_ON, CpuMask, NR_CPUS } from "@ksim/core";
 import type { SchedCore } from "./sched_class.js";
 import { SCHED_LOAD_SCALE, SD_PREFER_SIBLING, type SchedDomain, type SchedGroup } from "./sched_domains.js";
 
@@ -12,6 +12,155 @@ export interface LbEnv {
   readonly sgs: SgLbStats;
   /** find_busiest_group()'s *imbalance. */
   imbalance: number;
+  /** Which CPUs have fair load, and how much: what find_busiest_group reads instead of walking every group. */
+  readonly index: FairLoadIndex;
+  /** Fold cpu_load[] of the index's unsettled CPUs and drop those that settled. */
+  refresh_unsettled(): void;
+  /**
+   * A debug check (as CONFIG_SCHED_DEBUG would add): every find_busiest_group
+   * through the index or the busiest candidates also walks every group, and
+   * a different group or imbalance is a BUG. Off by default; O(CPUs) a balance.
+   */
+  check_index: boolean;
+}
+
+/** The cpu_load[] indices find_busiest_group may read through the index: busy_idx, idle_idx and newidle_idx of every level are at most 2. */
+export const LB_IDX_MAX = 2;
+
+const WORDS = NR_CPUS / 32;
+
+/**
+ * The fair load of every CPU, kept as it changes, so that a domain of
+ * one-CPU groups is balanced without visiting each: weighted_cpuload per
+ * CPU, their sum, the CPUs of each load value, the CPUs with fair load
+ * and those with a second task as well (the only possible busiest), and
+ * the CPUs whose cpu_load[0..LB_IDX_MAX-1] may still lie below their load
+ * ("unsettled": source_load is weighted_cpuload for every other CPU). A
+ * cpu_load[] entry moves toward the load and never crosses it, so a CPU
+ * settles for good until its load rises again.
+ */
+export class FairLoadIndex {
+  readonly load: number[] = new Array<number>(NR_CPUS).fill(0);
+  total = 0;
+  readonly fair = new CpuMask();
+  readonly overloaded = new CpuMask();
+  readonly unsettled = new CpuMask();
+  readonly unsettled_list: number[] = [];
+  /**
+   * The CPUs of each load above 0, and the loads seen, largest first. A
+   * load's entry stays when its last CPU leaves (loads come and go with
+   * every enqueue), so the walk skips empty ones; they are dropped once
+   * they outnumber the rest.
+   */
+  readonly by_load = new Map<number, LoadBucket>();
+  readonly loads_desc: number[] = [];
+  private empty_buckets = 0;
+
+  /** After an enqueue or dequeue on `cpu`: its fair load `w` and nr_running `nr`. */
+  update(cpu: number, w: number, nr: number): void {
+    const old = this.load[cpu]!;
+    if (w !== old) {
+      this.total += w - old;
+      this.load[cpu] = w;
+      if (old > 0) this.leave(cpu, old);
+      if (w > 0) this.join(cpu, w);
+      if (w > old && !this.unsettled.test_cpu(cpu)) {
+        this.unsettled.set_cpu(cpu);
+        this.unsettled_list.push(cpu);
+      }
+    }
+    if (w > 0) this.fair.set_cpu(cpu);
+    else this.fair.clear_cpu(cpu);
+    if (w > 0 && nr >= 2) this.overloaded.set_cpu(cpu);
+    else this.overloaded.clear_cpu(cpu);
+  }
+
+  private join(cpu: number, w: number): void {
+    let b = this.by_load.get(w);
+    if (!b) {
+      b = { cpus: new CpuMask(), n: 0 };
+      this.by_load.set(w, b);
+      const keys = this.loads_desc;
+      let i = keys.length;
+      keys.push(w);
+      for (; i > 0 && keys[i - 1]! < w; i--) keys[i] = keys[i - 1]!;
+      keys[i] = w;
+    } else if (b.n === 0) {
+      this.empty_buckets--;
+    }
+    b.cpus.set_cpu(cpu);
+    b.n++;
+  }
+
+  private leave(cpu: number, w: number): void {
+    const b = this.by_load.get(w)!;
+    b.cpus.clear_cpu(cpu);
+    if (--b.n > 0) return;
+    if (++this.empty_buckets > 16 && this.empty_buckets * 2 > this.loads_desc.length) this.drop_empty();
+  }
+
+  private drop_empty(): void {
+    const keys = this.loads_desc;
+    let j = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const w = keys[i]!;
+      if (this.by_load.get(w)!.n > 0) keys[j++] = w;
+      else this.by_load.delete(w);
+    }
+    keys.length = j;
+    this.empty_buckets = 0;
+  }
+
+  /** Drop the CPUs that `settled` says have settled. */
+  settle(settled: (cpu: number, w: number) => boolean): void {
+    const list = this.unsettled_list;
+    let j = 0;
+    for (let k = 0; k < list.length; k++) {
+      const cpu = list[k]!;
+      if (settled(cpu, this.load[cpu]!)) this.unsettled.clear_cpu(cpu);
+      else list[j++] = cpu;
+    }
+    list.length = j;
+  }
+
+  /** The sum of the fair load of the CPUs in both `a` and `b`. */
+  load_in(a: CpuMask, b: CpuMask): number {
+    let sum = this.total;
+    const f = this.fair.bits;
+    for (let w = 0; w < WORDS; w++) {
+      let out = f[w]! & ~(a.bits[w]! & b.bits[w]!);
+      while (out !== 0) {
+        const bit = out & -out;
+        sum -= this.load[w * 32 + 31 - Math.clz32(bit)]!;
+        out ^= bit;
+      }
+    }
+    return sum;
+  }
+}
+
+/** The CPUs whose fair load is one value, and how many they are. */
+interface LoadBucket {
+  readonly cpus: CpuMask;
+  n: number;
+}
+
+/** The first CPU in [from, to) of a ∩ b ∩ c ∩ d minus e, or -1. */
+function next_in(a: CpuMask, b: CpuMask, c: CpuMask, d: CpuMask, e: CpuMask, from: number, to: number): number {
+  for (let w = from >>> 5; w < WORDS && w * 32 < to; w++) {
+    let bits = a.bits[w]! & b.bits[w]! & c.bits[w]! & d.bits[w]! & ~e.bits[w]!;
+    if (w === from >>> 5) bits &= ~((1 << (from & 31)) - 1);
+    if (bits !== 0) {
+      const cpu = w * 32 + 31 - Math.clz32(bits & -bits);
+      return cpu < to ? cpu : -1;
+    }
+  }
+  return -1;
+}
+
+/** The place of `cpu` in a walk of the groups that starts at this_cpu's. */
+function walk_pos(cpu: number, this_cpu: number): number {
+  return (cpu - this_cpu + NR_CPUS) % NR_CPUS;
 }
 
 export function new_sd_lb_stats(): SdLbStats {
@@ -196,6 +345,26 @@ function calculate_imbalance(env: LbEnv, sds: SdLbStats, this_cpu: number): numb
  * imbalance_pct (or another CPU balances this level).
  */
 export function find_busiest_group(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask, balance: { ok: boolean }): SchedGroup | null {
+  if (sd.single_cpu_groups && sd.child === null) {
+    const group = sd.unit_power && get_sd_load_idx(sd, idle) <= LB_IDX_MAX ? find_busiest_indexed(env, sd, this_cpu, idle, cpus) : find_busiest_cpu_group(env, sd, this_cpu, idle, cpus);
+    if (env.check_index) check_busiest(env, sd, this_cpu, idle, cpus, balance, group);
+    return group;
+  }
+  return find_busiest_walk(env, sd, this_cpu, idle, cpus, balance);
+}
+
+/** The debug check: the walk over every group finds the same group and imbalance. */
+function check_busiest(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask, balance: { ok: boolean }, group: SchedGroup | null): void {
+  const imbalance = env.imbalance;
+  const walked = find_busiest_walk(env, sd, this_cpu, idle, cpus, balance);
+  BUG_ON(
+    walked !== group || (group !== null && env.imbalance !== imbalance),
+    `find_busiest_group(CPU ${this_cpu}, ${idle}): the index found ${group?.cpus.toString() ?? "none"} (imbalance ${imbalance}), the walk ${walked?.cpus.toString() ?? "none"} (imbalance ${env.imbalance})`,
+  );
+}
+
+/** find_busiest_group() as the kernel does it: update_sd_lb_stats over every group. */
+function find_busiest_walk(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask, balance: { ok: boolean }): SchedGroup | null {
   const sds = update_sd_lb_stats(env, sd, this_cpu, idle, cpus, balance);
   if (sds === null || !balance.ok) return null;
   if (!sds.busiest || sds.busiest_nr_running === 0) return null;
@@ -205,6 +374,128 @@ export function find_busiest_group(env: LbEnv, sd: SchedDomain, this_cpu: number
   if (100 * sds.max_load <= sd.imbalance_pct * sds.this_load) return null;
   env.imbalance = calculate_imbalance(env, sds, this_cpu);
   return sds.busiest;
+}
+
+/**
+ * find_busiest_group() of a domain whose groups are single CPUs of power
+ * at least SCHED_LOAD_SCALE / 2 (capacity 1) and that has no child (so no
+ * SD_PREFER_SIBLING): the same answer as the walk over every group, from
+ * the CPUs that can give it (FairLoadIndex's masks). A remote CPU without fair load adds nothing
+ * (source_load is at most weighted_cpuload), only a CPU with two tasks and
+ * fair load can exceed its capacity with a load above zero, and a group of
+ * one CPU is never group_imb. The busiest is the first of the largest in
+ * the walk's order (from this CPU's group on, wrapping). The tests that
+ * return no group come before the total load is summed; the kernel's order
+ * among them does not change the answer. The local group is the balancing
+ * CPU of itself, so `balance` stays ok.
+ */
+function find_busiest_cpu_group(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask): SchedGroup | null {
+  const load_idx = get_sd_load_idx(sd, idle);
+  const groups = sd.groups;
+  const self = groups[sd.first_group]!;
+  const here = cpus.test_cpu(this_cpu);
+  const this_group_load = here ? env.target_load(this_cpu, load_idx) : 0;
+  const this_load = Math.floor((this_group_load * SCHED_LOAD_SCALE) / self.cpu_power);
+  let busiest = -1;
+  let max_load = 0;
+  const cand = env.index.overloaded;
+  // The walk's order: this CPU's group, the later CPUs of the span, then the earlier ones.
+  for (let pass = 0; pass < 2; pass++) {
+    const end = pass === 0 ? Number.POSITIVE_INFINITY : this_cpu;
+    for (let i = cand.next(pass === 0 ? this_cpu + 1 : 0); i >= 0 && i < end; i = cand.next(i + 1)) {
+      if (!sd.span.test_cpu(i) || !cpus.test_cpu(i)) continue;
+      const avg = Math.floor((env.source_load(i, load_idx) * SCHED_LOAD_SCALE) / groups[sd.cpu_group[i]!]!.cpu_power);
+      if (avg > max_load) {
+        max_load = avg;
+        busiest = i;
+      }
+    }
+  }
+  if (busiest < 0 || this_load >= max_load) return null;
+  if (100 * max_load <= sd.imbalance_pct * this_load) return null;
+  let total_load = this_group_load;
+  const fair = env.index.fair;
+  for (let i = fair.next(0); i >= 0; i = fair.next(i + 1)) {
+    if (i !== this_cpu && sd.span.test_cpu(i) && cpus.test_cpu(i)) total_load += env.source_load(i, load_idx);
+  }
+  return busiest_result(env, sd, this_cpu, here, busiest, this_load, max_load, total_load);
+}
+
+/**
+ * find_busiest_cpu_group() when every group is one CPU of power
+ * SCHED_LOAD_SCALE (avg_load is the load): from the FairLoadIndex. The
+ * busiest is the CPU of the largest source_load among the possible ones,
+ * the first in the walk's order among equals: the unsettled ones are
+ * read one by one, the settled ones through the largest load that has
+ * one. The domain's load is the indexed sum less what unsettled CPUs'
+ * source_load falls short of their load.
+ */
+function find_busiest_indexed(env: LbEnv, sd: SchedDomain, this_cpu: number, idle: Idle, cpus: CpuMask): SchedGroup | null {
+  const x = env.index;
+  const load_idx = get_sd_load_idx(sd, idle);
+  const here = cpus.test_cpu(this_cpu);
+  const this_load = here ? env.target_load(this_cpu, load_idx) : 0;
+  env.refresh_unsettled();
+  let busiest = -1;
+  let max_load = 0;
+  let pos = NR_CPUS;
+  let shortfall = 0;
+  for (const i of x.unsettled_list) {
+    if (i === this_cpu || !sd.span.test_cpu(i) || !cpus.test_cpu(i)) continue;
+    const v = env.source_load(i, load_idx);
+    shortfall += x.load[i]! - v;
+    if (!x.overloaded.test_cpu(i)) continue;
+    const p = walk_pos(i, this_cpu);
+    if (v > max_load || (v === max_load && v > 0 && p < pos)) {
+      max_load = v;
+      busiest = i;
+      pos = p;
+    }
+  }
+  for (const w of x.loads_desc) {
+    if (w < max_load) break;
+    const b = x.by_load.get(w)!;
+    if (b.n === 0) continue;
+    const m = b.cpus;
+    let i = next_in(m, x.overloaded, sd.span, cpus, x.unsettled, this_cpu + 1, NR_CPUS);
+    if (i < 0) i = next_in(m, x.overloaded, sd.span, cpus, x.unsettled, 0, this_cpu);
+    if (i < 0) continue;
+    const p = walk_pos(i, this_cpu);
+    if (w > max_load || p < pos) {
+      max_load = w;
+      busiest = i;
+    }
+    break;
+  }
+  if (busiest < 0 || this_load >= max_load) return null;
+  if (100 * max_load <= sd.imbalance_pct * this_load) return null;
+  const this_w = here ? x.load[this_cpu]! : 0;
+  const total_load = this_load + x.load_in(sd.span, cpus) - this_w - shortfall;
+  return busiest_result(env, sd, this_cpu, here, busiest, this_load, max_load, total_load);
+}
+
+/** find_busiest_group()'s last tests and calculate_imbalance(), once the one-CPU busiest group is known. */
+function busiest_result(env: LbEnv, sd: SchedDomain, this_cpu: number, here: boolean, busiest: number, this_load: number, max_load: number, total_load: number): SchedGroup | null {
+  const s = env.s;
+  const groups = sd.groups;
+  const sds = env.sds;
+  const group = groups[sd.cpu_group[busiest]!]!;
+  sds.busiest = group;
+  sds.this = groups[sd.first_group]!;
+  sds.total_load = total_load;
+  sds.total_pwr = sd.total_power;
+  sds.this_load = this_load;
+  sds.this_nr_running = here ? s.nr_running(this_cpu) : 0;
+  sds.this_load_per_task = here ? s.cfs_rqs[this_cpu]!.load_weight : 0;
+  sds.max_load = max_load;
+  sds.busiest_nr_running = s.nr_running(busiest);
+  sds.busiest_group_capacity = div_round_closest(group.cpu_power, SCHED_LOAD_SCALE);
+  sds.busiest_load_per_task = s.cfs_rqs[busiest]!.load_weight;
+  sds.group_imb = false;
+  sds.avg_load = Math.floor((SCHED_LOAD_SCALE * sds.total_load) / sds.total_pwr);
+  if (sds.this_load >= sds.avg_load) return null;
+  env.imbalance = calculate_imbalance(env, sds, this_cpu);
+  return group;
 }
 
 /** find_busiest_queue(): the CPU of the group with the most weighted load per power. */
