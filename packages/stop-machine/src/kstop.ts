@@ -10,7 +10,9 @@
  * and flushes the workqueue: the threads spin (cpu_relax) through a shared
  * state machine, PREPARE, DISABLE_IRQ, RUN, EXIT, the last to ack a state
  * moving all to the next; fn runs in RUN on the target CPU. The spinning
- * uses CPU time, charged to each thread's rt_rq like any FIFO task's.
+ * uses CPU time, charged to each thread's rt_rq like any FIFO task's: by the
+ * tick while it waits in PREPARE (so it can be throttled there), in one
+ * piece at local_irq_enable() for the part spun with interrupts off.
  */
 import {
   BUG,
@@ -47,7 +49,7 @@ import {
   type WaitEdge,
   type WaitNode,
 } from "@ksim/core";
-import { STOPMACHINE_EXIT, STOPMACHINE_NONE, STOPMACHINE_PREPARE, STOPMACHINE_RUN } from "./state.js";
+import { STOPMACHINE_DISABLE_IRQ, STOPMACHINE_EXIT, STOPMACHINE_NONE, STOPMACHINE_PREPARE, STOPMACHINE_RUN } from "./state.js";
 
 /** MAX_RT_PRIO-1 as an rt_priority: create_workqueue_thread() of an RT workqueue. */
 const KSTOP_RT_PRIORITY = MAX_RT_PRIO - 1;
@@ -279,14 +281,22 @@ export class KstopMachine implements StopMachineOps {
     const cpu = smp_processor_id();
     if (cpu !== c.cpu) BUG(`kstop/${c.cpu} runs stop_cpu on CPU ${cpu}`);
     const active = this.is_active(cpu);
+    const sched = this.k.sched;
     let curstate = STOPMACHINE_NONE;
+    let irqs_off = false;
     do {
       while (this.state === curstate) yield* this.cpu_relax();
       curstate = this.state;
       if (curstate === STOPMACHINE_PREPARE) c.acked = true;
-      else if (curstate === STOPMACHINE_RUN && active) this.run_fn();
+      else if (curstate === STOPMACHINE_DISABLE_IRQ) {
+        // local_irq_disable(): from here the spin gets no tick, so no RT throttle.
+        sched.local_irq_disable(cpu);
+        irqs_off = true;
+      } else if (curstate === STOPMACHINE_RUN && active) this.run_fn();
       this.ack_state();
     } while (curstate !== STOPMACHINE_EXIT);
+    // local_irq_enable(): the spin's RT time is charged now, in one piece.
+    if (irqs_off) sched.local_irq_enable(cpu);
   }
 
   /** STOPMACHINE_RUN on an active CPU: fn with interrupts (and preemption) off. */
