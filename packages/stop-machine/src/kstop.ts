@@ -24,7 +24,6 @@ import {
   CPU_TASKS_FROZEN,
   CPU_UP_CANCELED,
   CPU_UP_PREPARE,
-  CpuMask,
   current,
   init_completion,
   MAX_RT_PRIO,
@@ -39,6 +38,7 @@ import {
   smp_processor_id,
   STOP_MACHINE,
   wait_for_completion,
+  type CpuMask,
   type Kernel,
   type KernelCall,
   type NotifierBlock,
@@ -100,13 +100,10 @@ export class KstopMachine implements StopMachineOps {
   readonly workqueue_cpu_notifier: NotifierBlock;
 
   constructor(private readonly k: Kernel) {
-    const self = this;
     this.workqueue_cpu_notifier = {
       name: "workqueue_cpu_callback",
       priority: 0,
-      *notifier_call(_nb, action, cpu): KernelCall<number> {
-        return yield* self.workqueue_cpu_callback(action, cpu);
-      },
+      notifier_call: (_nb, action, cpu): KernelCall<number> => this.workqueue_cpu_callback(action, cpu),
     };
   }
 
