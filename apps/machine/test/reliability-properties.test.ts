@@ -32,8 +32,13 @@ class WatchedScheduler extends Scheduler {
     this.offline_busy_ns = new Array<number>(params.nr_cpus).fill(0);
   }
 
+  private readonly seen = new Set<TaskStruct>();
+
   protected override task_created(p: TaskStruct): void {
     super.task_created(p);
+    // policy_changed() re-runs task_created() (sched_setscheduler): count a task once.
+    if (this.seen.has(p)) return;
+    this.seen.add(p);
     this.all_tasks.push(p);
   }
 

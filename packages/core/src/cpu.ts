@@ -81,6 +81,9 @@ export interface CpuHotplugOps {
   cpu_online(cpu: number): boolean;
   cpu_active(cpu: number): boolean;
   num_online_cpus(): number;
+  /** cpu_maps_update_begin(): take cpu_add_remove_lock (what cpu_up and cpu_down hold throughout). */
+  cpu_maps_update_begin(): KernelCall;
+  cpu_maps_update_done(): void;
   /** Blocking, in the caller's process context; 0 or -errno. */
   cpu_up(cpu: number): KernelCall<number>;
   cpu_down(cpu: number): KernelCall<number>;

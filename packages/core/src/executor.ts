@@ -28,6 +28,10 @@ export class CpuExec {
   stepping = false;
   /** The caller calls schedule() next if need_resched: no resched event needed. */
   deferred = false;
+  /** local_irq_disable() in effect: the tick is held pending, not taken. */
+  irqs_disabled = false;
+  /** A tick came while interrupts were off; it is taken at local_irq_enable(). */
+  tick_pending = false;
   readonly run_ev: SimEvent;
   readonly resched_ev: SimEvent;
   /** The next scheduler tick that matters (slice end, RT throttle). */
@@ -397,6 +401,11 @@ export abstract class ProcessExecutor implements SchedOps {
   }
 
   hrtick(rq: CpuExec): void {
+    // With interrupts off the timer interrupt stays pending (no scheduler_tick).
+    if (rq.irqs_disabled) {
+      rq.tick_pending = true;
+      return;
+    }
     rq.deferred = true;
     try {
       this.update_curr(rq);
@@ -405,6 +414,31 @@ export abstract class ProcessExecutor implements SchedOps {
       rq.deferred = false;
     }
     if (rq.need_resched) this.schedule(rq);
+  }
+
+  /**
+   * local_irq_disable() by the task running on `cpu` (stop_cpu at
+   * STOPMACHINE_DISABLE_IRQ): no scheduler tick lands there until
+   * local_irq_enable(), so no RT budget check either.
+   */
+  local_irq_disable(cpu: number): void {
+    const rq = this.rq(cpu);
+    if (rq.irqs_disabled) BUG(`local_irq_disable on CPU ${cpu}: interrupts are already off`);
+    rq.irqs_disabled = true;
+  }
+
+  /**
+   * local_irq_enable(): a tick that came meanwhile is taken now, charging
+   * what ran with interrupts off (update_curr_rt) in one piece.
+   */
+  local_irq_enable(cpu: number): void {
+    const rq = this.rq(cpu);
+    if (!rq.irqs_disabled) BUG(`local_irq_enable on CPU ${cpu}: interrupts are not off`);
+    rq.irqs_disabled = false;
+    if (!rq.tick_pending) return;
+    rq.tick_pending = false;
+    this.update_curr(rq);
+    this.task_tick(rq);
   }
 
   /** __schedule(): pick and switch until curr runs a RUN effect or is idle. */
@@ -418,7 +452,12 @@ export abstract class ProcessExecutor implements SchedOps {
       const prev = rq.curr;
       this.update_curr(rq);
       rq.need_resched = false;
-      if (prev !== rq.idle) {
+      // With interrupts off nothing takes the CPU from a running task (no
+      // tick, no IPI): it keeps it until it enables them or blocks, even on
+      // a CPU that went offline meanwhile (take_cpu_down's stop_cpu).
+      const keep = rq.irqs_disabled && prev !== rq.idle && prev.state === "R";
+      if (keep) prev.yielded = false;
+      else if (prev !== rq.idle) {
         if (prev.state !== "R") {
           prev.blocked_since = engine.now;
           this.deactivate_task(rq, prev, true);
@@ -436,8 +475,8 @@ export abstract class ProcessExecutor implements SchedOps {
         }
         prev.yielded = false;
       }
-      this.pre_schedule(rq, prev);
-      const next = this.pick_next_task(rq) ?? rq.idle;
+      if (!keep) this.pre_schedule(rq, prev);
+      const next = keep ? prev : (this.pick_next_task(rq) ?? rq.idle);
       if (next !== prev) this.context_switch(rq, prev, next);
       rq.exec_start = engine.now;
       this.set_curr_task(rq, next);

@@ -39,6 +39,9 @@ export interface SchedOps {
   /** An interrupt on `cpu`: account what runs there, enter irq context. */
   irq_enter(cpu: number): void;
   irq_exit(cpu: number): void;
+  /** local_irq_disable() / local_irq_enable() on `cpu`: the tick waits while they are off. */
+  local_irq_disable(cpu: number): void;
+  local_irq_enable(cpu: number): void;
   readonly stats: SchedStats;
   /** task_sched_runtime(): CPU time `p` has used, including what it runs now. */
   task_sched_runtime(p: TaskStruct): number;

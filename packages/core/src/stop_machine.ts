@@ -8,6 +8,14 @@ export interface StopMachineOps {
    * `cpus` while every online CPU is held; returns fn's result.
    */
   stop_machine(fn: () => number, cpus: CpuMask): KernelCall<number>;
+  /**
+   * stop_machine_create() (2.6.34 only): makes the kstop workqueue if no
+   * user holds it, and takes a reference; 0 or -ENOMEM. 2.6.34's cpu_down
+   * calls it before cpu_maps_update_begin; 2.6.35 has no such step.
+   */
+  stop_machine_create?(): KernelCall<number>;
+  /** stop_machine_destroy() (2.6.34 only): the last reference stops the kstop threads. */
+  stop_machine_destroy?(): KernelCall;
 }
 
 /**

@@ -296,7 +296,16 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
   /** cpu_down(): 0, or -EBUSY / -EINVAL (or an arch error) with the CPU left online. */
   *cpu_down(cpu: number): KernelCall<number> {
     const op = this.op_begin("cpu_down", cpu);
-    // stop_machine_create() comes first in 2.6.34; StopMachineOps has no such step.
+    const sm = this.k.stop_machine;
+    // stop_machine_create(): the kstop threads exist only around each cpu_down.
+    if (sm.stop_machine_create) {
+      op.where = "in stop_machine_create";
+      const err = yield* sm.stop_machine_create();
+      if (err) {
+        this.op_end(op, err);
+        return err;
+      }
+    }
     yield* this.cpu_maps_update_begin();
     this.op_locked(op, [CPU_DOWN_PREPARE, CPU_DYING, CPU_DEAD, CPU_POST_DEAD]);
     let err: number;
@@ -304,6 +313,10 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     else err = yield* this._cpu_down(cpu, false, op);
     this.op_unlocked(op);
     this.cpu_maps_update_done();
+    if (sm.stop_machine_destroy) {
+      op.where = "in stop_machine_destroy";
+      yield* sm.stop_machine_destroy();
+    }
     this.op_end(op, err);
     return err;
   }

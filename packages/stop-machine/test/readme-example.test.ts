@@ -8,6 +8,7 @@ describe("the README example", () => {
       ran_on: "kstop/1 on CPU 1",
       atomic: true,
       kstop: ["kstop/0 FIFO 99", "kstop/1 FIFO 99", "kstop/2 FIFO 99"],
+      after: 0,
     });
   });
 });

@@ -126,6 +126,11 @@ export class FakeHotplug implements CpuHotplugOps {
     this.local_timers = new LocalTimerIrqs(nr_cpus, () => true);
   }
 
+  /** No lock: the fake's operations do not overlap. */
+  *cpu_maps_update_begin(): KernelCall {}
+
+  cpu_maps_update_done(): void {}
+
   local_timer_masked(cpu: number): boolean {
     return this.local_timers.is_masked(cpu);
   }
