@@ -6,12 +6,12 @@ describe("examples/custom-machine.ts: a user notifier and an ideal stop_machine 
     expect(run_custom_machine()).toEqual({
       outcome: "hang",
       cycle: [
-        "task cpuhp-stress/8 -> task migration/1/4",
-        "task migration/1/4 -> cpu 0",
+        "task cpuhp-stress/10 -> task migration/1/5",
+        "task migration/1/5 -> cpu 0",
         "cpu 0 -> rt_rq 0",
         "rt_rq 0 -> hrtimer sched_rt_period_timer",
         "hrtimer sched_rt_period_timer -> notifier hrtimer_cpu_notify (CPU_DEAD)",
-        "notifier hrtimer_cpu_notify (CPU_DEAD) -> task cpuhp-stress/8",
+        "notifier hrtimer_cpu_notify (CPU_DEAD) -> task cpuhp-stress/10",
       ],
       seen: ["CPU_DOWN_PREPARE(1) on CPU 0", "CPU_DYING(1) on CPU 1"],
       stop_machine_calls: 1,
