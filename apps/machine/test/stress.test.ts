@@ -122,11 +122,12 @@ describe("ksim stress", () => {
 describe("ksim shrink", () => {
   it("turns a random seed-stress hang into a scripted scenario of a handful of operations with the same cycle", () => {
     const spec = load_scenario("seed-stress").spec;
-    const r = shrink(spec, 1);
-    // Seed 1 hangs at its 481st operation (with the balancer, the domain
-    // rebuilds on hotplug, each task starting on its first listed CPU, and the
-    // kstop threads made and spinning around each cpu_down).
-    expect(r.before.ops).toBe(481);
+    const r = shrink(spec, 5);
+    // Seed 5 hangs at its 65th operation (with the balancer, the domain
+    // rebuilds on hotplug, each task starting on its first listed CPU, the
+    // kstop threads made and spinning around each cpu_down, and ksoftirqd
+    // stopped at each CPU_DEAD).
+    expect(r.before.ops).toBe(65);
     expect(r.after.ops).toBeLessThanOrEqual(8);
     expect(r.scenario).not.toHaveProperty("stress");
     // The file it writes is a scenario like any other, and it hangs the same way.

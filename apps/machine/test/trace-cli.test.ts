@@ -23,14 +23,14 @@ describe("ksim run --trace --ftrace --html", () => {
     expect(r.stdout).toMatch(/hang/);
     const trace = JSON.parse(readFileSync(t, "utf8")) as { traceEvents: { ph: string; name: string; args?: { name?: string } }[] };
     const names = trace.traceEvents.filter((e) => e.ph === "M" && e.name === "thread_name").map((e) => e.args?.name);
-    expect(names).toEqual(expect.arrayContaining(["CPU 0", "CPU 1", "sched_rt_period_timer base CPU", "task migration/1/4"]));
+    expect(names).toEqual(expect.arrayContaining(["CPU 0", "CPU 1", "sched_rt_period_timer base CPU", "task migration/1/5"]));
     expect(trace.traceEvents.filter((e) => e.ph === "X").length).toBeGreaterThan(20);
     const text = readFileSync(f, "utf8");
     expect(text.startsWith("# tracer: nop\n")).toBe(true);
-    expect(text.match(/: sched_switch: prev_comm=/g)).toHaveLength(38);
+    expect(text.match(/: sched_switch: prev_comm=/g)).toHaveLength(53);
     const html = readFileSync(h, "utf8");
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
-    expect(html).toContain("task migration/1/4");
+    expect(html).toContain("task migration/1/5");
     expect(html).toContain(">CPU 1</text>");
   });
 

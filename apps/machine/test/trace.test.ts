@@ -43,7 +43,7 @@ describe("Perfetto trace of seed-hang", () => {
 
   it("is one trace-event JSON document naming the run", () => {
     expect(doc.displayTimeUnit).toBe("ns");
-    expect(doc.otherData).toMatchObject({ scenario: "seed-hang", seed: 1, outcome: "hang", simulated_ns: 246e9 });
+    expect(doc.otherData).toMatchObject({ scenario: "seed-hang", seed: 1, outcome: "hang", simulated_ns: 240e9 });
     expect(evs.find((e) => e.name === "process_name" && e.pid === 1)?.args?.["name"]).toBe("machine: seed-hang seed 1 (hang)");
   });
 
@@ -71,11 +71,11 @@ describe("Perfetto trace of seed-hang", () => {
     // runs 951 ms and CPU 0 throttles for good at 4.951 s.
     expect(thr.map((e) => e.ts)).toEqual([2_951_000, 3_950_000, 4_951_000]);
     expect(thr[1]!.dur).toBe(1_000);
-    expect(thr[2]!.dur).toBe(246_000_000 - 4_951_000);
+    expect(thr[2]!.dur).toBe(240_000_000 - 4_951_000);
     const off = evs.filter((e) => e.ph === "X" && e.tid === tid_named("CPU 1 offline"));
     expect(off).toHaveLength(1);
     // take_cpu_down runs once kstop/1 gets CPU 1, at 4 s
-    expect(off[0]).toMatchObject({ ts: 4_000_000, dur: 242_000_000 });
+    expect(off[0]).toMatchObject({ ts: 4_000_000, dur: 236_000_000 });
     const rt0 = evs.filter((e) => e.ph === "C" && e.name === "CPU 0 rt_time").map((e) => e.args?.["ms"]);
     expect(rt0).toEqual([951, 1, 951, 0, 951]);
   });
@@ -92,22 +92,22 @@ describe("Perfetto trace of seed-hang", () => {
 
   it("has an instant for every hotplug notification and a slice per operation", () => {
     const hp = tid_named("hotplug");
-    // Two notifiers at each of cpu_up(1)'s three events at boot; five
-    // (migration_call, hrtimer_cpu_notify, update_runtime,
-    // cpuset_track_online_cpus, workqueue_cpu_callback) at DOWN_PREPARE and
-    // DYING; none returns at DEAD before the hang.
-    expect(evs.filter((e) => e.ph === "i" && e.tid === hp && e.args?.["notifier"] !== undefined)).toHaveLength(16);
+    // Four notifiers (migration_call, timer_cpu_notify, hrtimer_cpu_notify,
+    // cpu_callback) at each of cpu_up(1)'s three events at boot; seven (those,
+    // update_runtime, cpuset_track_online_cpus, workqueue_cpu_callback) at
+    // DOWN_PREPARE and DYING; none returns at DEAD before the hang.
+    expect(evs.filter((e) => e.ph === "i" && e.tid === hp && e.args?.["notifier"] !== undefined)).toHaveLength(26);
     expect(evs.find((e) => e.ph === "i" && e.name === "CPU_DYING hrtimer_cpu_notify")).toMatchObject({ ts: 4_000_000, args: { ret: "NOTIFY_OK", target_cpu: 1 } });
     expect(evs.find((e) => e.ph === "i" && e.name === "CPU_DOWN_PREPARE cpuset_track_online_cpus")).toMatchObject({ ts: 3_951_000, args: { ret: "NOTIFY_OK" } });
     expect(evs.find((e) => e.ph === "X" && e.name === "cpu_down(1)")).toMatchObject({ ts: 3_950_000, args: { result: "incomplete", from_cpu: 0 } });
-    expect(evs.filter((e) => e.ph === "i" && e.name.startsWith("sched_wakeup")).length).toBe(25);
+    expect(evs.filter((e) => e.ph === "i" && e.name.startsWith("sched_wakeup")).length).toBe(38);
   });
 
   it("marks the wait-for cycle: a track per node, linked by one flow", () => {
     const nodes = evs.filter((e) => e.ph === "M" && e.pid === 2 && e.name === "thread_name").map((e) => e.args?.["name"]);
     expect(nodes).toEqual([
-      "task cpuhp-stress/8",
-      "task migration/1/4",
+      "task cpuhp-stress/10",
+      "task migration/1/5",
       "cpu 0",
       "rt_rq 0",
       "hrtimer sched_rt_period_timer",
@@ -116,7 +116,7 @@ describe("Perfetto trace of seed-hang", () => {
     const cyc = evs.filter((e) => e.ph === "X" && e.pid === 2);
     expect(cyc).toHaveLength(7);
     expect(cyc.every((e) => e.bind_id === 1)).toBe(true);
-    expect(cyc[0]).toMatchObject({ name: "waits for task migration/1/4", flow_out: true, ts: 4_951_000 });
+    expect(cyc[0]).toMatchObject({ name: "waits for task migration/1/5", flow_out: true, ts: 4_951_000 });
     expect(cyc[0]!.flow_in).toBeUndefined();
     expect(cyc.slice(1, 6).every((e) => e.flow_in && e.flow_out)).toBe(true);
     expect(cyc[6]).toMatchObject({ name: "cycle closes", tid: 6000, flow_in: true });
@@ -179,49 +179,47 @@ describe("ftrace text of seed-hang", () => {
 
   it("prints every event in the kernel's shape, sched_switch with its fields", () => {
     const body = lines.filter((l) => l !== "" && !l.startsWith("#"));
-    expect(body).toHaveLength(125);
+    expect(body).toHaveLength(171);
     const context = /^ *\S.{0,15}-\d+ {0,4} \[\d{3}\] +\d+\.\d{6}: [a-z_]+: /;
     for (const l of body) expect(l).toMatch(context);
     // The column of "[cpu]" is fixed: comm right-aligned to 16, "-", pid left-aligned to 5, " ".
     for (const l of body) expect(l.indexOf(" [")).toBe(22);
     const switches = body.filter((l) => l.includes(": sched_switch: "));
-    expect(switches).toHaveLength(38);
+    expect(switches).toHaveLength(53);
     const shape = /^ *\S+-\d+ +\[\d{3}\] +\d+\.\d{6}: sched_switch: prev_comm=\S+ prev_pid=\d+ prev_prio=\d+ prev_state=[RSDTtZXxW|]+ ==> next_comm=\S+ next_pid=\d+ next_prio=\d+$/;
     for (const l of switches) expect(l).toMatch(shape);
     expect(body).toContain(
-      "         rt-hog0-7     [000]     2.951000: sched_switch: prev_comm=rt-hog0 prev_pid=7 prev_prio=49 prev_state=R ==> next_comm=swapper next_pid=0 next_prio=140",
+      "         rt-hog0-9     [000]     2.951000: sched_switch: prev_comm=rt-hog0 prev_pid=9 prev_prio=49 prev_state=R ==> next_comm=swapper next_pid=0 next_prio=140",
     );
-    expect(body).toContain("    cpuhp-stress-8     [000]     4.951000: sched_wakeup: comm=migration/1 pid=4 prio=0 success=1 target_cpu=000");
+    expect(body).toContain("    cpuhp-stress-10    [000]     4.951000: sched_wakeup: comm=migration/1 pid=5 prio=0 success=1 target_cpu=000");
     expect(body).toContain("          <idle>-0     [001]     1.100000: hrtimer_start: hrtimer=sched_rt_period_timer function=sched_rt_period_timer expires=2000000000 softexpires=2000000000");
-    expect(body).toContain("         rt-hog1-6     [001]     2.000000: hrtimer_expire_entry: hrtimer=sched_rt_period_timer now=2000000000 function=sched_rt_period_timer");
-    expect(body).toContain("    cpuhp-stress-8     [000]     4.951000: sched_kthread_stop: comm=migration/1 pid=4");
+    expect(body).toContain("         rt-hog1-8     [001]     2.000000: hrtimer_expire_entry: hrtimer=sched_rt_period_timer now=2000000000 function=sched_rt_period_timer");
+    expect(body).toContain("    cpuhp-stress-10    [000]     4.951000: sched_kthread_stop: comm=migration/1 pid=5");
   });
 
   it("ends with the outcome as a comment", () => {
-    expect(lines.filter((l) => l.startsWith("# ksim"))).toEqual(["# ksim 0.1.0: seed-hang seed 1: outcome hang at 246.000000 s, 125 entries"]);
+    expect(lines.filter((l) => l.startsWith("# ksim"))).toEqual(["# ksim 0.1.0: seed-hang seed 1: outcome hang at 240.000000 s, 171 entries"]);
   });
 });
 
 describe("the HTML report's window", () => {
   it("keeps the last N records and starts from the state the earlier ones left", () => {
-    // The last 8 records are CPU_DEAD's at 4.951 s: the throttle's switch to
-    // cpuhp-stress, migrate_live_tasks (kstop/1 too: it slept on CPU 1),
-    // kthread_stop(migration/1). (khungtaskd
-    // slept on CPU 1, so its wake-up is stranded there with the period timer.)
+    // The last 8 records are khungtaskd's: its switch out after the first
+    // scan at 120 s, and its timer, wake-up and scan at 240 s.
     const c = new TraceCollector({ max_records: 8 });
     const r = run_hang([c]);
     const w = c.window();
     expect(w.records).toHaveLength(8);
-    expect(w.total_records).toBe(125);
-    expect(w.dropped_records).toBe(117);
-    expect(w.start_ns).toBe(4.951e9);
+    expect(w.total_records).toBe(171);
+    expect(w.dropped_records).toBe(163);
+    expect(w.start_ns).toBe(120e9);
     expect(w.records[0]!.event).toBe("sched_switch");
     const html = render_html_report(r, w);
     expect(html).toContain("the last 8 trace records before the end of the run");
     // CPU 1 went offline at 4 s, before the window: the timeline still shows it, from the window's start.
-    expect(html).toContain("<title>CPU 1 offline 4.951000 s .. 246.000000 s</title>");
-    expect(html).toMatch(/sched_rt_period_timer queued on CPU 1&#39;s base while CPU 1 is offline, 4\.951000 s \.\. 246\.000000 s/);
-    expect(html).toContain("<title>rt_rq 0 throttled 4.951000 s .. 246.000000 s (4.017 min)</title>");
+    expect(html).toContain("<title>CPU 1 offline 120.000000 s .. 240.000000 s</title>");
+    expect(html).toMatch(/sched_rt_period_timer queued on CPU 1&#39;s base while CPU 1 is offline, 120\.000000 s \.\. 240\.000000 s/);
+    expect(html).toContain("<title>rt_rq 0 throttled 120.000000 s .. 240.000000 s (2 min)</title>");
   });
 
   it("holds no more than max_records records however long the run", () => {
