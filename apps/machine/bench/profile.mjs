@@ -22,25 +22,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { Engine, SimEvent } from "@ksim/core";
+import { bare_loop } from "./bare-loop.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const [mode = "stress", a1, a2, a3] = process.argv.slice(2);
-
-/** bench.mjs's bare loop: the engine's heap, 64 self-re-arming events. */
-function bare_loop(n_events) {
-  const engine = new Engine();
-  let x = 12345;
-  for (let i = 0; i < 64; i++) {
-    const ev = new SimEvent(`e${i}`, (e) => {
-      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-      engine.schedule(e, engine.now + 1 + (x & 0xfffff));
-    });
-    engine.schedule(ev, i);
-  }
-  engine.run(Number.MAX_SAFE_INTEGER, n_events);
-  return engine.events;
-}
 
 /** CPU seconds of this process (user and system): less at the mercy of other work on a shared machine than wall time. */
 function cpu_s() {
