@@ -38,6 +38,7 @@ import {
   type Kernel,
   type KernelCall,
   type LocalTimerDevice,
+  type NotificationRecord,
   type NotifierBlock,
   type TaskStruct,
   type WaitEdge,
@@ -127,6 +128,12 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
   private readonly readers_gone: Waitable;
   /** Each CPU's local timer interrupt: masked from __cpu_disable until __cpu_up boots it again. */
   private readonly local_timers: LocalTimerIrqs;
+  /**
+   * One frozen record per (block, action, return value) seen: a long run
+   * logs thousands of operations of a dozen calls each, nearly all alike,
+   * and sharing them keeps the log a small part of the heap.
+   */
+  private readonly notification_records = new Map<NotifierBlock, Map<number, Map<number, NotificationRecord>>>();
 
   constructor(
     protected readonly k: Kernel,
@@ -218,12 +225,11 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
   notifier_call_begin(): void {}
 
   notifier_call_end(nb: NotifierBlock, action: number, v: number, ret: number): void {
-    const event = cpu_event_name(action);
-    const ret_name = notify_name(ret);
-    this.op?.rec.notifications.push({ event, notifier: nb.name, ret: ret_name });
+    const rec = this.notification_record(nb, action, ret);
+    this.op?.rec.notifications.push(rec);
     const k = this.k;
     if (k.trace.enabled) {
-      k.trace.emit("cpuhp_notify", raw_smp_processor_id(), { event, notifier: nb.name, ret: ret_name, target_cpu: v });
+      k.trace.emit("cpuhp_notify", raw_smp_processor_id(), { event: rec.event, notifier: rec.notifier, ret: rec.ret, target_cpu: v });
     }
   }
 
@@ -556,6 +562,20 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
   }
 
   // ---- the log -------------------------------------------------------------------
+
+  /** The shared record of `nb` returning `ret` for `action`. */
+  private notification_record(nb: NotifierBlock, action: number, ret: number): NotificationRecord {
+    let by_action = this.notification_records.get(nb);
+    if (by_action === undefined) this.notification_records.set(nb, (by_action = new Map()));
+    let by_ret = by_action.get(action);
+    if (by_ret === undefined) by_action.set(action, (by_ret = new Map()));
+    let rec = by_ret.get(ret);
+    if (rec === undefined) {
+      rec = Object.freeze({ event: cpu_event_name(action), notifier: nb.name, ret: notify_name(ret) });
+      by_ret.set(ret, rec);
+    }
+    return rec;
+  }
 
   /** printk(): into the machine's kernel log. */
   private printk(line: string): void {
