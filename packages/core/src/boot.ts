@@ -105,9 +105,17 @@ export class AssemblyError extends Error {
 export function assemble_kernel(opts: AssemblyOptions): Assembly {
   const services = new Map<string, unknown>();
   const need = <T>(key: ServiceKey<T>): T => {
-    if (!services.has(key.name)) BUG(`this machine has no ${key.name} subsystem`);
-    return services.get(key.name) as T;
+    const ops = services.get(key.name);
+    if (ops === undefined) BUG(`this machine has no ${key.name} subsystem`);
+    return ops as T;
   };
+  // The well-known services, resolved once assembly is done: the hot path
+  // reads k.sched and k.hrtimer at nearly every event.
+  let sched: Kernel["sched"] | undefined;
+  let hrtimer: Kernel["hrtimer"] | undefined;
+  let hotplug: Kernel["hotplug"] | undefined;
+  let kthread: Kernel["kthread"] | undefined;
+  let stop_machine: Kernel["stop_machine"] | undefined;
   const k: Kernel = Object.freeze({
     engine: opts.engine,
     trace: opts.trace,
@@ -116,19 +124,19 @@ export function assemble_kernel(opts: AssemblyOptions): Assembly {
     prng: (name: string) => opts.prng(name),
     printk: (text: string) => opts.printk(text),
     get sched() {
-      return need(SCHED);
+      return sched ?? need(SCHED);
     },
     get hrtimer() {
-      return need(HRTIMER);
+      return hrtimer ?? need(HRTIMER);
     },
     get hotplug() {
-      return need(CPU_HOTPLUG);
+      return hotplug ?? need(CPU_HOTPLUG);
     },
     get kthread() {
-      return need(KTHREAD);
+      return kthread ?? need(KTHREAD);
     },
     get stop_machine() {
-      return need(STOP_MACHINE);
+      return stop_machine ?? need(STOP_MACHINE);
     },
     service: need,
     has_service: (key: ServiceKey<unknown>) => services.has(key.name),
@@ -143,6 +151,11 @@ export function assemble_kernel(opts: AssemblyOptions): Assembly {
     }
     subsystems.push(Object.freeze(s));
   }
+  sched = services.get(SCHED.name) as Kernel["sched"] | undefined;
+  hrtimer = services.get(HRTIMER.name) as Kernel["hrtimer"] | undefined;
+  hotplug = services.get(CPU_HOTPLUG.name) as Kernel["hotplug"] | undefined;
+  kthread = services.get(KTHREAD.name) as Kernel["kthread"] | undefined;
+  stop_machine = services.get(STOP_MACHINE.name) as Kernel["stop_machine"] | undefined;
   return Object.freeze({ k, subsystems: Object.freeze(subsystems), initcalls: Object.freeze(order_initcalls(subsystems)) });
 }
 
