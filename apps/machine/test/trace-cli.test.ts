@@ -28,6 +28,10 @@ describe("ksim run --trace --ftrace --html", () => {
     const text = readFileSync(f, "utf8");
     expect(text.startsWith("# tracer: nop\n")).toBe(true);
     expect(text.match(/: sched_switch: prev_comm=/g)).toHaveLength(53);
+    // The period timer on CPU 1 at 4 s finds its rq offline since CPU_DOWN_PREPARE's
+    // domain rebuild: rt_runtime is RUNTIME_INF, which the trace writes as -1.
+    expect(text).toMatch(/\[001\] +4\.000000: sched_rt_unthrottle: rt_time=0 rt_runtime=-1\n/);
+    expect(text).not.toMatch(/Infinity|NaN|=null/);
     const html = readFileSync(h, "utf8");
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
     expect(html).toContain("task migration/1/5");

@@ -21,6 +21,7 @@ export interface TraceEvents {
   sched_wakeup_new: { comm: string; pid: number; prio: number; success: number; target_cpu: number };
   sched_migrate_task: { comm: string; pid: number; prio: number; orig_cpu: number; dest_cpu: number };
   sched_process_exit: { comm: string; pid: number; prio: number };
+  /** rt_runtime -1: RUNTIME_INF, no limit (an offline rq, or throttling off). */
   sched_rt_throttle: { rt_time: number; rt_runtime: number };
   sched_rt_unthrottle: { rt_time: number; rt_runtime: number };
   hrtimer_start: { hrtimer: string; function: string; expires: number; softexpires: number };

@@ -57,6 +57,15 @@ const NORMALIZED_SCHED_LATENCY = 5 * NSEC_PER_MSEC;
 const NORMALIZED_SCHED_MIN_GRANULARITY = 1 * NSEC_PER_MSEC;
 const NORMALIZED_SCHED_WAKEUP_GRANULARITY = 1 * NSEC_PER_MSEC;
 
+/**
+ * rt_runtime as the trace shows it: RUNTIME_INF (an offline rq's, or with
+ * throttling off) as -1, the sysctl's way of saying "no limit", where a
+ * JS Infinity would print as "Infinity" in ftrace text and null in JSON.
+ */
+function trace_rt_runtime(rt_runtime: number): number {
+  return rt_runtime === RUNTIME_INF ? -1 : rt_runtime;
+}
+
 /** DEF_TIMESLICE of SCHED_RR: 100 ms. */
 export const RR_TIMESLICE = 100 * NSEC_PER_MSEC;
 
@@ -537,7 +546,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
           rt_rq.rt_throttled = false;
           enqueue = true;
           if (this.trace.enabled) {
-            this.trace.emit("sched_rt_unthrottle", i, { rt_time: rt_rq.rt_time, rt_runtime: runtime });
+            this.trace.emit("sched_rt_unthrottle", i, { rt_time: rt_rq.rt_time, rt_runtime: trace_rt_runtime(runtime) });
           }
         }
         if (rt_rq.rt_time || rt_rq.rt_nr_running) idle = false;
@@ -566,7 +575,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     if (rt_rq.rt_time > runtime) {
       rt_rq.rt_throttled = true;
       this.stats.rt_throttles++;
-      if (this.trace.enabled) this.trace.emit("sched_rt_throttle", cpu, { rt_time: rt_rq.rt_time, rt_runtime: runtime });
+      if (this.trace.enabled) this.trace.emit("sched_rt_throttle", cpu, { rt_time: rt_rq.rt_time, rt_runtime: trace_rt_runtime(runtime) });
       return true;
     }
     return false;
@@ -648,7 +657,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     rt_rq.rt_time = 0;
     rt_rq.rt_throttled = false;
     if (was_throttled) {
-      if (this.trace.enabled) this.trace.emit("sched_rt_unthrottle", cpu, { rt_time: 0, rt_runtime: rt_rq.rt_runtime });
+      if (this.trace.enabled) this.trace.emit("sched_rt_unthrottle", cpu, { rt_time: 0, rt_runtime: trace_rt_runtime(rt_rq.rt_runtime) });
       // The RT class may run again at once (a domain rebuild does this mid-hotplug).
       if (rt_rq.rt_nr_running) this.resched_curr(this.rqs[cpu]!);
     }
