@@ -133,7 +133,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
    * logs thousands of operations of a dozen calls each, nearly all alike,
    * and sharing them keeps the log a small part of the heap.
    */
-  private readonly notification_records = new Map<NotifierBlock, Map<number, Map<number, NotificationRecord>>>();
+  private readonly notification_records = new Map<NotifierBlock, { ret: number; rec: NotificationRecord }[][]>();
 
   constructor(
     protected readonly k: Kernel,
@@ -566,14 +566,12 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
   /** The shared record of `nb` returning `ret` for `action`. */
   private notification_record(nb: NotifierBlock, action: number, ret: number): NotificationRecord {
     let by_action = this.notification_records.get(nb);
-    if (by_action === undefined) this.notification_records.set(nb, (by_action = new Map()));
-    let by_ret = by_action.get(action);
-    if (by_ret === undefined) by_action.set(action, (by_ret = new Map()));
-    let rec = by_ret.get(ret);
-    if (rec === undefined) {
-      rec = Object.freeze({ event: cpu_event_name(action), notifier: nb.name, ret: notify_name(ret) });
-      by_ret.set(ret, rec);
-    }
+    if (by_action === undefined) this.notification_records.set(nb, (by_action = []));
+    // A block answers an action with one or two return values: a short list.
+    const seen = (by_action[action] ??= []);
+    for (const r of seen) if (r.ret === ret) return r.rec;
+    const rec = Object.freeze({ event: cpu_event_name(action), notifier: nb.name, ret: notify_name(ret) });
+    seen.push({ ret, rec });
     return rec;
   }
 
