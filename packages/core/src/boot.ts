@@ -111,11 +111,13 @@ export function assemble_kernel(opts: AssemblyOptions): Assembly {
   };
   // The well-known services, resolved once assembly is done: the hot path
   // reads k.sched and k.hrtimer at nearly every event.
-  let sched: Kernel["sched"] | undefined;
-  let hrtimer: Kernel["hrtimer"] | undefined;
-  let hotplug: Kernel["hotplug"] | undefined;
-  let kthread: Kernel["kthread"] | undefined;
-  let stop_machine: Kernel["stop_machine"] | undefined;
+  const ops: {
+    sched?: Kernel["sched"];
+    hrtimer?: Kernel["hrtimer"];
+    hotplug?: Kernel["hotplug"];
+    kthread?: Kernel["kthread"];
+    stop_machine?: Kernel["stop_machine"];
+  } = {};
   const k: Kernel = Object.freeze({
     engine: opts.engine,
     trace: opts.trace,
@@ -124,19 +126,19 @@ export function assemble_kernel(opts: AssemblyOptions): Assembly {
     prng: (name: string) => opts.prng(name),
     printk: (text: string) => opts.printk(text),
     get sched() {
-      return sched ?? need(SCHED);
+      return ops.sched ?? need(SCHED);
     },
     get hrtimer() {
-      return hrtimer ?? need(HRTIMER);
+      return ops.hrtimer ?? need(HRTIMER);
     },
     get hotplug() {
-      return hotplug ?? need(CPU_HOTPLUG);
+      return ops.hotplug ?? need(CPU_HOTPLUG);
     },
     get kthread() {
-      return kthread ?? need(KTHREAD);
+      return ops.kthread ?? need(KTHREAD);
     },
     get stop_machine() {
-      return stop_machine ?? need(STOP_MACHINE);
+      return ops.stop_machine ?? need(STOP_MACHINE);
     },
     service: need,
     has_service: (key: ServiceKey<unknown>) => services.has(key.name),
@@ -151,11 +153,11 @@ export function assemble_kernel(opts: AssemblyOptions): Assembly {
     }
     subsystems.push(Object.freeze(s));
   }
-  sched = services.get(SCHED.name) as Kernel["sched"] | undefined;
-  hrtimer = services.get(HRTIMER.name) as Kernel["hrtimer"] | undefined;
-  hotplug = services.get(CPU_HOTPLUG.name) as Kernel["hotplug"] | undefined;
-  kthread = services.get(KTHREAD.name) as Kernel["kthread"] | undefined;
-  stop_machine = services.get(STOP_MACHINE.name) as Kernel["stop_machine"] | undefined;
+  ops.sched = services.get(SCHED.name) as Kernel["sched"] | undefined;
+  ops.hrtimer = services.get(HRTIMER.name) as Kernel["hrtimer"] | undefined;
+  ops.hotplug = services.get(CPU_HOTPLUG.name) as Kernel["hotplug"] | undefined;
+  ops.kthread = services.get(KTHREAD.name) as Kernel["kthread"] | undefined;
+  ops.stop_machine = services.get(STOP_MACHINE.name) as Kernel["stop_machine"] | undefined;
   return Object.freeze({ k, subsystems: Object.freeze(subsystems), initcalls: Object.freeze(order_initcalls(subsystems)) });
 }
 
