@@ -280,20 +280,38 @@ export abstract class ProcessExecutor implements SchedOps {
     this.check_preempt_curr(dst, p);
   }
 
+  /**
+   * __sched_setscheduler(): off the runqueue (and out of curr) while the
+   * policy changes, back on, then check_class_changed() decides whether
+   * anything is preempted.
+   */
   sched_setscheduler(p: TaskStruct, policy: SchedPolicy, prio: number): number {
     const rq = this.rq(p.cpu);
     const queued = p.on_rq;
     const running = rq.curr === p;
     if (running) this.update_curr(rq);
     if (queued) this.deactivate_task(rq, p, false);
+    if (running) this.put_prev_task(rq, p);
+    const oldprio = p.prio;
+    const prev_policy = p.policy;
     set_task_policy(p, policy, prio);
     this.policy_changed(p);
+    if (running) this.set_curr_task(rq, p);
     if (queued) {
       this.activate_task(rq, p, false);
-      if (running) this.resched_curr(rq);
-      else this.check_preempt_curr(rq, p);
+      this.check_class_changed(rq, p, prev_policy, oldprio, running);
     }
     return 0;
+  }
+
+  /**
+   * check_class_changed(): after a policy or priority change of a queued
+   * task. The policy's classes decide; without them a running task is
+   * rescheduled and a queued one may preempt.
+   */
+  protected check_class_changed(rq: CpuExec, p: TaskStruct, _prev_policy: SchedPolicy, _oldprio: number, running: boolean): void {
+    if (running) this.resched_curr(rq);
+    else this.check_preempt_curr(rq, p);
   }
 
   /** A hook for the policy after a task's class or priority changed. */
@@ -306,30 +324,33 @@ export abstract class ProcessExecutor implements SchedOps {
 
   /**
    * set_cpus_allowed_ptr(): -EINVAL unless the mask holds an active CPU; a
-   * sleeping task just gets a new task_cpu, a queued one moves, a running
-   * one moves at its next switch (the migration thread's job in 2.6.34).
+   * sleeping task is placed by its next wake-up, a queued one moves to the
+   * first active CPU of the mask, a running one too at its next switch (the
+   * migration thread's job in 2.6.34).
    */
   set_cpus_allowed_ptr(p: TaskStruct, mask: CpuMask): number {
-    let dest = -1;
-    for (let c = mask.first(); c >= 0; c = mask.next(c + 1)) {
-      if (c < this.nr_cpu_ids && this.cpu_active(c)) {
-        dest = c;
-        break;
-      }
-    }
+    const dest = this.any_active_cpu(mask);
     if (dest < 0) return -22;
     this.set_cpus_allowed(p, mask);
     if (mask.test_cpu(p.cpu)) return 0;
     if (!p.on_rq && !p.on_cpu) {
-      this.set_task_cpu(p, dest);
+      // migrate_task(): "the next wake-up will properly place the task":
+      // task_cpu stays, and select_task_rq() falls back to an allowed CPU.
+      return 0;
     } else if (p.on_cpu) {
       // Moved by the scheduler at its next switch, as the migration thread would.
       p.migration_pending = true;
       this.resched_curr(this.rq(p.cpu));
     } else if (p.on_rq) {
-      this.move_queued_task(p, this.select_task_rq(p, -1));
+      this.move_queued_task(p, dest);
     }
     return 0;
+  }
+
+  /** cpumask_any_and(cpu_active_mask, mask): where set_cpus_allowed_ptr's migration sends a task; -1 if none. */
+  private any_active_cpu(mask: CpuMask): number {
+    for (let c = mask.first(); c >= 0 && c < this.nr_cpu_ids; c = mask.next(c + 1)) if (this.cpu_active(c)) return c;
+    return -1;
   }
 
   move_task_off_dead_cpu(dead_cpu: number, p: TaskStruct): void {
@@ -465,7 +486,9 @@ export abstract class ProcessExecutor implements SchedOps {
           prev.migration_pending = false;
           this.put_prev_task(rq, prev);
           this.deactivate_task(rq, prev, false);
-          const dest = this.select_task_rq(prev, rq.cpu);
+          // The migration thread's __migrate_task() to cpumask_any_and(cpu_active_mask, cpus_allowed).
+          let dest = this.any_active_cpu(prev.cpus_allowed);
+          if (dest < 0) dest = this.select_task_rq(prev, rq.cpu);
           this.set_task_cpu(prev, dest);
           this.activate_task(this.rq(dest), prev, false);
           if (dest !== rq.cpu) this.resched_curr(this.rq(dest));

@@ -14,6 +14,7 @@ import {
   type HrtimerRestart,
   type Kernel,
   type RtRqStats,
+  type SchedPolicy,
   type SelectTaskRqReason,
   type TaskStruct,
 } from "@ksim/core";
@@ -209,6 +210,45 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
 
   protected override policy_changed(p: TaskStruct): void {
     this.task_created(p);
+  }
+
+  /**
+   * check_class_changed() of 2.6.34: switched_from / switched_to when the
+   * class changed, else prio_changed. A running task is rescheduled only
+   * where those say so: a fair one whose priority got worse or that came
+   * from RT, an RT one now below a queued RT task.
+   */
+  protected override check_class_changed(rq: CpuExec, p: TaskStruct, prev_policy: SchedPolicy, oldprio: number, running: boolean): void {
+    const was_rt = rt_policy(prev_policy);
+    const is_rt = rt_policy(p.policy);
+    if (was_rt !== is_rt) {
+      // switched_from_rt(): the last RT task gone, other CPUs' may be pulled.
+      if (was_rt && this.rt_rqs[rq.cpu]!.rt_nr_running === 0) this.rt_class.pull_rt_task(rq.cpu);
+      if (is_rt) {
+        // switched_to_rt(): nothing to do for a running task.
+        if (running) return;
+        if (this.rt_rqs[rq.cpu]!.overloaded && this.rt_class.push_rt_task(rq.cpu) && p.cpu !== rq.cpu) return;
+        if (p.prio < rq.curr.prio) this.resched_curr(rq);
+      } else if (running) {
+        // switched_to_fair()
+        this.resched_curr(rq);
+      } else {
+        this.check_preempt_curr(rq, p);
+      }
+    } else if (is_rt) {
+      // prio_changed_rt()
+      if (running) {
+        if (oldprio < p.prio) this.rt_class.pull_rt_task(rq.cpu);
+        if (p.prio > this.rt_rqs[rq.cpu]!.highest_prio_curr && rq.curr === p) this.resched_curr(rq);
+      } else if (p.prio < rq.curr.prio) {
+        this.resched_curr(rq);
+      }
+    } else if (running) {
+      // prio_changed_fair()
+      if (p.prio > oldprio) this.resched_curr(rq);
+    } else {
+      this.check_preempt_curr(rq, p);
+    }
   }
 
   /** p->sched_class */

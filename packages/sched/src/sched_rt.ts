@@ -290,7 +290,7 @@ export class RtSchedClass implements SchedClass {
   }
 
   /** push_rt_task(): move the best pushable task to a CPU running less important work. */
-  private push_rt_task(cpu: number): boolean {
+  push_rt_task(cpu: number): boolean {
     const rq = this.s.rqs[cpu]!;
     const rt_rq = this.s.rt_rqs[cpu]!;
     if (!rt_rq.overloaded) return false;

@@ -1,4 +1,4 @@
-import { CpuMask, NSEC_PER_MSEC, NSEC_PER_SEC, RUN } from "@ksim/core";
+import { CpuMask, NSEC_PER_MSEC, NSEC_PER_SEC, RUN, SLEEP } from "@ksim/core";
 import { describe, expect, it } from "vitest";
 import { make_sched_kernel, spawn_on } from "./fakes.js";
 
@@ -108,5 +108,82 @@ describe("placement", () => {
     spawn_on(k, 0, { comm: "busy", cpus_allowed: CpuMask.of([0]), threadfn: spinner });
     const t = spawn_on(k, 0, { comm: "waker", cpu: 0, threadfn: spinner });
     expect(t.cpu).toBe(1);
+  });
+});
+
+describe("sched_setscheduler and set_cpus_allowed_ptr on a queued or running task (2.6.34)", () => {
+  /**
+   * A spinner and a task that runs 0.3 ms and sleeps 0.2 ms share one CPU;
+   * returns at the first 0.1 ms step where the spinner runs and the other
+   * waits queued with the smaller vruntime, short of wake-up preemption.
+   */
+  function spinner_ahead() {
+    const k = make_sched_kernel({ cpus: 1 });
+    const curr = spawn_on(k, 0, { comm: "spin", threadfn: spinner });
+    const other = spawn_on(k, 0, {
+      comm: "short",
+      threadfn: function* () {
+        for (;;) {
+          yield RUN(ms(0.3));
+          yield SLEEP(ms(0.2));
+        }
+      },
+    });
+    for (let t = 1; t < 200; t++) {
+      k.run(ms(t / 10));
+      k.sched.update_curr(k.sched.rqs[0]!);
+      if (k.sched.cpu_curr(0) === curr && other.on_rq && other.se.vruntime < curr.se.vruntime) return { k, curr, other };
+    }
+    throw new Error("no such moment in 20 ms");
+  }
+
+  it("prio_changed_fair: the same nice again leaves a running task on the CPU; a worse one gives it up", () => {
+    const { k, curr, other } = spinner_ahead();
+    const now = k.engine.now;
+    const switches = curr.nivcsw;
+    // A reschedule now would switch to the other task: it is behind in vruntime.
+    expect(k.sched.sched_setscheduler(curr, "NORMAL", 0)).toBe(0);
+    k.run(now);
+    expect(k.sched.cpu_curr(0)).toBe(curr);
+    expect(curr.nivcsw).toBe(switches);
+    k.sched.sched_setscheduler(curr, "NORMAL", 5);
+    k.run(now);
+    expect(k.sched.cpu_curr(0)).toBe(other);
+    expect(curr.nivcsw).toBe(switches + 1);
+  });
+
+  it("set_cpus_allowed_ptr sends a queued RT task to the mask's first active CPU, even where it must wait", () => {
+    const k = make_sched_kernel({ cpus: 4, sched_rt_runtime_us: -1 });
+    spawn_on(k, 0, { comm: "fifo50", policy: "FIFO", rt_priority: 50, cpus_allowed: CpuMask.of([0]), threadfn: spinner });
+    spawn_on(k, 2, { comm: "fifo70", policy: "FIFO", rt_priority: 70, cpus_allowed: CpuMask.of([2]), threadfn: spinner });
+    const t = spawn_on(k, 0, { comm: "fifo10", policy: "FIFO", rt_priority: 10, cpus_allowed: CpuMask.of([0]), threadfn: spinner });
+    k.run(ms(1));
+    expect(t.on_rq && !t.on_cpu && t.cpu === 0).toBe(true);
+    // cpumask_any_and(cpu_active_mask, {2, 3}) is CPU 2, not the idle CPU 3 find_lowest_rq would choose.
+    expect(k.sched.set_cpus_allowed_ptr(t, CpuMask.of([2, 3]))).toBe(0);
+    k.run(ms(5));
+    expect(t.cpu).toBe(2);
+    expect(k.sched.task_sched_runtime(t)).toBe(0);
+    expect(k.sched.idle_cpu(3)).toBe(true);
+  });
+
+  it("set_cpus_allowed_ptr leaves a sleeping task's CPU for its next wake-up to choose", () => {
+    const k = make_sched_kernel({ cpus: 4 });
+    const sleeper = spawn_on(k, 0, {
+      comm: "sleeper",
+      cpus_allowed: CpuMask.of([0]),
+      threadfn: function* () {
+        yield SLEEP(ms(10));
+        yield RUN(ms(1));
+        return 0;
+      },
+    });
+    k.run(ms(1));
+    expect(k.sched.set_cpus_allowed_ptr(sleeper, CpuMask.of([1, 2, 3]))).toBe(0);
+    // migrate_task(): not queued, not running, so task_cpu is not touched.
+    expect(sleeper.cpu).toBe(0);
+    k.run(ms(20));
+    expect([1, 2, 3]).toContain(sleeper.cpu);
+    expect(k.sched.task_sched_runtime(sleeper)).toBe(ms(1));
   });
 });
