@@ -112,11 +112,11 @@ export function assemble_kernel(opts: AssemblyOptions): Assembly {
   // The well-known services, resolved once assembly is done: the hot path
   // reads k.sched and k.hrtimer at nearly every event.
   const ops: {
-    sched?: Kernel["sched"];
-    hrtimer?: Kernel["hrtimer"];
-    hotplug?: Kernel["hotplug"];
-    kthread?: Kernel["kthread"];
-    stop_machine?: Kernel["stop_machine"];
+    sched?: Kernel["sched"] | undefined;
+    hrtimer?: Kernel["hrtimer"] | undefined;
+    hotplug?: Kernel["hotplug"] | undefined;
+    kthread?: Kernel["kthread"] | undefined;
+    stop_machine?: Kernel["stop_machine"] | undefined;
   } = {};
   const k: Kernel = Object.freeze({
     engine: opts.engine,
