@@ -7,6 +7,7 @@ import {
   CpuMask,
   current,
   in_irq,
+  PRIO_TO_NICE,
   RUN,
   sched_yield,
   SimEvent,
@@ -20,6 +21,8 @@ import {
 } from "@ksim/core";
 import { format_log, new_measure, ns_to_us, TimingLog, type PhaseMeasure, type TimingPoint } from "./log.js";
 import {
+  pthread_barrier_wait,
+  PthreadBarrier,
   user_barrier,
   user_cond_broadcast,
   user_cond_signal,
@@ -33,11 +36,17 @@ import {
   UserMutex,
   UserSem,
 } from "./sync.js";
-import type { RtAppEvent, RtAppPhase, RtAppPolicy, RtAppThread, RtAppWorkload } from "./types.js";
+import type { RtAppEvent, RtAppPhase, RtAppPolicy, RtAppSched, RtAppThread, RtAppWorkload } from "./types.js";
 
 export interface RtAppOptions {
   /** When the use case starts (rt-app's t_zero); default: now. */
   time_base_ns?: number;
+  /**
+   * The CPU rt-app's main thread runs on when it creates the threads, at
+   * t_zero (the first online CPU if that one is down then); default: the
+   * CPU of the caller, or CPU 0 outside any CPU context.
+   */
+  launcher_cpu?: number;
   /** Rows kept per thread log, the oldest dropped beyond (default 100000; 0: no logs). */
   log_rows?: number;
   /** Called once, when the last thread has ended. */
@@ -89,6 +98,8 @@ class Runtime implements RtAppRun {
   readonly timers = new Map<string, TimerRes>();
   readonly forks = new Map<string, number>();
   readonly timer_modes: Map<string, boolean>;
+  /** main()'s threads_barrier: every thread created at start waits there for the others. */
+  readonly threads_barrier: PthreadBarrier;
   live = 0;
   done = false;
   /** rt-app's shutdown at global.duration; null: none. */
@@ -103,6 +114,7 @@ class Runtime implements RtAppRun {
     readonly on_done: (() => void) | undefined,
   ) {
     this.timer_modes = new Map(workload.timer_modes);
+    this.threads_barrier = new PthreadBarrier("threads_barrier", workload.threads.reduce((n, t) => n + t.instance, 0));
     for (const [name, users] of workload.barriers) this.barriers.set(name, new UserBarrier(name, users - 1));
   }
 
@@ -161,15 +173,25 @@ class Runtime implements RtAppRun {
 }
 
 /**
- * Creates every thread instance of `w` asleep and wakes each at t_zero +
- * its delay from an interrupt on the first CPU of its affinity, as
- * create_workload_task's start_task_at does. Call it from process context
- * or before the engine runs.
+ * rt-app's main(): creates every thread instance of `w` (pthread_create,
+ * in file order) at t_zero from the launcher, a SCHED_OTHER nice 0 process
+ * allowed on every CPU, running on `launcher_cpu`. A thread is a fork of
+ * it: it inherits that policy and mask and starts where fork balancing
+ * (SD_BALANCE_FORK) places it; thread_body() then sets its own policy and
+ * affinity. Call it from process context or before the engine runs.
  */
 export function start_rt_app(k: Kernel, w: RtAppWorkload, opts: RtAppOptions = {}): RtAppRun {
   const rt = new Runtime(k, w, opts.time_base_ns ?? k.engine.now, opts.log_rows ?? 100_000, opts.on_done);
   k.waitfor.add_explainer((n) => rt.explain(n));
-  for (const t of w.threads) for (let i = 0; i < t.instance; i++) spawn(rt, t, `${t.name}-${rt.next_ind}`, false);
+  // rt-app checks its cpus against the machine when it parses the file, before any thread exists.
+  for (const t of w.threads) for (const cpus of [t.cpus, ...t.phases.map((p) => p.cpus)]) mask_of(k, cpus);
+  const here = k.engine.ctx.cpu;
+  const launcher_cpu = opts.launcher_cpu ?? (here >= 0 ? here : 0);
+  if (launcher_cpu < 0 || launcher_cpu >= k.sched.nr_cpu_ids) throw new RangeError(`rt-app: launcher CPU ${launcher_cpu} is not below nr_cpu_ids ${k.sched.nr_cpu_ids}`);
+  const launcher: Launcher = { policy: "NORMAL", nice: 0, rt_priority: 0, cpus: all_cpus(k), cpu: launcher_cpu };
+  const created: TaskStruct[] = [];
+  for (const t of w.threads) for (let i = 0; i < t.instance; i++) created.push(spawn(rt, t, `${t.name}-${rt.next_ind}`, false, launcher).task);
+  if (created.length > 0) launch_at(k, created, launcher_cpu, rt.t_zero);
   if (w.duration_s > 0) rt.deadline = rt.t_zero + w.duration_s * 1_000_000_000;
   if (rt.live === 0) {
     rt.done = true;
@@ -178,50 +200,61 @@ export function start_rt_app(k: Kernel, w: RtAppWorkload, opts: RtAppOptions = {
   return rt;
 }
 
+/** The task a thread is forked from: what copy_process() and sched_fork() give the child. */
+interface Launcher {
+  readonly policy: SchedPolicy;
+  readonly nice: number;
+  readonly rt_priority: number;
+  readonly cpus: CpuMask;
+  readonly cpu: number;
+}
+
+/** A running task as the parent of a fork: its policy, normal priority and mask. */
+function parent_of(p: TaskStruct): Launcher {
+  return { policy: p.policy, nice: PRIO_TO_NICE(p.static_prio), rt_priority: p.rt_priority, cpus: p.cpus_allowed.clone(), cpu: p.cpu };
+}
+
 function all_cpus(k: Kernel): CpuMask {
   return CpuMask.first_n(k.sched.nr_cpu_ids);
 }
 
-function mask_of(k: Kernel, cpus: readonly number[] | null): CpuMask {
-  if (cpus === null) return all_cpus(k);
+function mask_of(k: Kernel, cpus: readonly number[] | null): CpuMask | null {
+  if (cpus === null) return null;
   for (const c of cpus) if (c >= k.sched.nr_cpu_ids) throw new RangeError(`rt-app: CPU ${c} is not below nr_cpu_ids ${k.sched.nr_cpu_ids}`);
   return CpuMask.of(cpus);
 }
 
-/** create_thread(): the task, asleep, woken at t_zero + delay (a fork: at once). */
-function spawn(rt: Runtime, t: RtAppThread, name: string, forked: boolean): RtAppInstance {
+/** create_thread(): a fork of `parent`, asleep until it is woken (a fork event wakes it at once). */
+function spawn(rt: Runtime, t: RtAppThread, name: string, forked: boolean, parent: Launcher): RtAppInstance {
   const k = rt.k;
   const ind = rt.next_ind++;
-  const first = t.phases[0]!;
-  const cpus = mask_of(k, first.cpus ?? t.cpus);
-  const sched = first.sched;
-  const policy = sched?.policy ?? t.policy;
-  const prio = sched?.priority ?? (sched?.policy ? default_priority(policy) : t.priority);
   let inst: RtAppInstance | null = null;
   const task = k.sched.create_task({
     comm: name.slice(0, COMM_MAX),
-    policy: ksim_policy(policy),
-    ...(is_rt(policy) ? { rt_priority: prio } : { nice: prio }),
-    cpus_allowed: cpus,
-    cpu: cpus.first(),
+    policy: parent.policy,
+    ...(parent.policy === "FIFO" || parent.policy === "RR" ? { rt_priority: parent.rt_priority } : { nice: parent.nice }),
+    cpus_allowed: parent.cpus,
+    // sched_fork(): the child starts on its parent's CPU; wake_up_new_task() may move it.
+    cpu: parent.cpu,
     // The body first runs when the task does, after `inst` is set below.
     threadfn: () => (function* () {
-      return yield* thread_body(rt, inst!);
+      return yield* thread_body(rt, inst!, forked);
     })(),
   });
   inst = { name, ind, thread: t, task, log: new TimingLog(rt.log_rows) };
   rt.instances.push(inst);
   rt.live++;
   if (forked) k.sched.wake_up_new_task(task);
-  else start_at(k, task, cpus.first(), rt.t_zero + t.delay_us * 1000);
   return inst;
 }
 
-/** The first wake-up at `at`, from an interrupt on `cpu` (or the first online CPU). */
-function start_at(k: Kernel, p: TaskStruct, cpu: number, at: number): void {
-  const ev = new SimEvent(`start/${p.comm}`, () => {
+/** main()'s pthread_create() loop at `at`: each new thread woken, in order, from the launcher's CPU. */
+function launch_at(k: Kernel, tasks: readonly TaskStruct[], cpu: number, at: number): void {
+  const ev = new SimEvent("start/rt-app", () => {
     const on = k.hotplug.cpu_online(cpu) ? cpu : k.hotplug.cpu_online_mask.first();
-    in_irq(k.sched, on, () => k.sched.wake_up_new_task(p));
+    in_irq(k.sched, on, () => {
+      for (const p of tasks) k.sched.wake_up_new_task(p);
+    });
   });
   k.engine.schedule(ev, Math.max(at, k.engine.now));
 }
@@ -252,22 +285,47 @@ interface ThreadState {
   readonly rt: Runtime;
   readonly inst: RtAppInstance;
   readonly t_first: number;
-  policy: RtAppPolicy;
-  cpus: readonly number[] | null;
+  /** data->curr_sched_data: the thread's or a phase's (by index) scheduling last set; null: none yet. */
+  curr_sched: RtAppSched | null;
+  /** Its policy, `same` resolved. */
+  curr_policy: RtAppPolicy | null;
+  /** def_cpu_data: the mask the thread had when it first looked (its parent's). */
+  def_mask: CpuMask | null;
+  /** curr_cpu_data: the mask last asked for. */
+  curr_mask: CpuMask | null;
 }
 
-/** thread_body(): phases in turn, `loop` times, one log row per phase iteration. */
-function* thread_body(rt: Runtime, inst: RtAppInstance): KernelCall<number> {
+/**
+ * thread_body(): a thread created at start waits on main()'s barrier for
+ * the others, then (forked or not) sleeps until t_zero + delay, still with
+ * its parent's policy and mask; sets its policy (set_thread_param); runs
+ * the phases in turn, `loop` times, setting each phase's affinity and then
+ * its policy first, one log row per phase iteration; and goes back to
+ * SCHED_OTHER before it exits.
+ */
+function* thread_body(rt: Runtime, inst: RtAppInstance, forked: boolean): KernelCall<number> {
   const k = rt.k;
   const t = inst.thread;
-  const st: ThreadState = { rt, inst, t_first: rt.t_zero + t.delay_us * 1000, policy: t.policy, cpus: t.phases[0]!.cpus ?? t.cpus };
-  if (st.t_first > k.engine.now) yield SLEEP(st.t_first - k.engine.now);
+  const st: ThreadState = {
+    rt,
+    inst,
+    t_first: rt.t_zero + t.delay_us * 1000,
+    curr_sched: null,
+    curr_policy: null,
+    def_mask: null,
+    curr_mask: null,
+  };
+  if (!forked) yield* pthread_barrier_wait(rt.threads_barrier);
+  // clock_nanosleep(TIMER_ABSTIME): a time already past returns at once.
+  if (t.delay_us > 0 && st.t_first > k.engine.now) yield SLEEP(st.t_first - k.engine.now);
+  set_thread_param(st, { policy: t.policy, priority: t.priority });
   let phase = 0;
   let phase_loop = 0;
   let thread_loop = 0;
   while (!rt.stopped && thread_loop !== t.loop) {
     const pd = t.phases[phase]!;
-    apply_phase(st, pd);
+    set_thread_affinity(st, pd.cpus ?? t.cpus);
+    if (pd.sched) set_thread_param(st, pd.sched);
     const ld = new_measure();
     const t_start = k.engine.now;
     const completed = yield* run_phase(st, pd, ld);
@@ -283,26 +341,52 @@ function* thread_body(rt: Runtime, inst: RtAppInstance): KernelCall<number> {
       }
     }
   }
+  // pthread_setschedparam(SCHED_OTHER, 0): the nice value stays.
+  const p = current();
+  k.sched.sched_setscheduler(p, "NORMAL", PRIO_TO_NICE(p.static_prio));
   rt.thread_ended();
   return 0;
 }
 
-/** set_thread_affinity() and set_thread_param() at a phase's start, when they change. */
-function apply_phase(st: ThreadState, pd: RtAppPhase): void {
+/**
+ * set_thread_affinity(): the phase's mask, else the thread's, else the one
+ * the thread first had; sched_setaffinity only when it differs from the
+ * last one asked for. A CPU that is offline now makes it fail (EINVAL):
+ * the thread keeps its mask and goes on.
+ */
+function set_thread_affinity(st: ThreadState, cpus: readonly number[] | null): void {
   const k = st.rt.k;
   const p = current();
-  const cpus = pd.cpus ?? st.inst.thread.cpus;
-  if (cpus !== st.cpus) {
-    st.cpus = cpus;
-    // A CPU that is offline now makes sched_setaffinity fail (EINVAL); the thread keeps its mask.
-    k.sched.set_cpus_allowed_ptr(p, mask_of(k, cpus));
-  }
-  if (pd.sched) {
-    const policy = pd.sched.policy ?? st.policy;
-    const prio = pd.sched.priority ?? default_priority(policy);
-    st.policy = policy;
+  st.def_mask ??= p.cpus_allowed.clone();
+  st.curr_mask ??= st.def_mask;
+  const want = mask_of(k, cpus) ?? st.def_mask;
+  if (want.equals(st.curr_mask)) return;
+  st.curr_mask = want;
+  k.sched.set_cpus_allowed_ptr(p, want);
+}
+
+/**
+ * set_thread_param(): nothing when `sd` is already the current one (a phase
+ * repeated, or phases without scheduling). RT policies: one
+ * sched_setscheduler. SCHED_OTHER and SCHED_IDLE (_set_thread_cfs):
+ * sched_setscheduler(policy, 0), which keeps the nice value, only when the
+ * policy changes; then, for SCHED_OTHER, the nice value (rt-app's
+ * sched_setattr; ksim's sched_setscheduler takes it as the priority).
+ */
+function set_thread_param(st: ThreadState, sd: RtAppSched): void {
+  if (st.curr_sched === sd) return;
+  const k = st.rt.k;
+  const p = current();
+  const policy = sd.policy ?? st.curr_policy ?? "SCHED_OTHER";
+  const prio = sd.priority ?? default_priority(policy);
+  if (is_rt(policy)) {
     k.sched.sched_setscheduler(p, ksim_policy(policy), prio);
+  } else {
+    if (policy !== st.curr_policy) k.sched.sched_setscheduler(p, ksim_policy(policy), PRIO_TO_NICE(p.static_prio));
+    if (policy === "SCHED_OTHER") k.sched.sched_setscheduler(p, "NORMAL", prio);
   }
+  st.curr_sched = sd;
+  st.curr_policy = policy;
 }
 
 function log_row(st: ThreadState, ld: PhaseMeasure, t_start: number, t_end: number): void {
@@ -417,7 +501,7 @@ function fork_thread(rt: Runtime, name: string): boolean {
   const n = rt.forks.get(name) ?? 0;
   if (n >= FORKS_LIMIT) return false;
   rt.forks.set(name, n + 1);
-  spawn(rt, t, `${name}-${rt.next_ind}-${String(n).padStart(4, "0")}`, true);
+  spawn(rt, t, `${name}-${rt.next_ind}-${String(n).padStart(4, "0")}`, true, parent_of(current()));
   return true;
 }
 

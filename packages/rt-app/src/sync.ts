@@ -168,3 +168,39 @@ export function* user_barrier(b: UserBarrier): KernelCall {
   }
   user_mutex_unlock(b.mutex);
 }
+
+/**
+ * A pthread_barrier_t of `count` threads (glibc's: one futex). Those that
+ * arrive before the last sleep on it; the last one wakes them all and goes
+ * on. rt-app's main() holds its threads on one until every thread it
+ * created at start has run.
+ */
+export class PthreadBarrier {
+  readonly waiters: TaskStruct[] = [];
+  constructor(
+    readonly name: string,
+    public left: number,
+  ) {}
+  explain_waiter(waiter: TaskStruct): WaitEdge | null {
+    return {
+      from: { kind: "task", task: waiter },
+      to: { kind: "other", name: `pthread_barrier ${this.name}` },
+      because: `${waiter.name} waits in pthread_barrier_wait(${this.name}) for ${this.left} more thread(s)`,
+    };
+  }
+}
+
+export function* pthread_barrier_wait(b: PthreadBarrier): KernelCall {
+  const p = current();
+  b.left--;
+  if (b.left <= 0) {
+    for (const w of b.waiters.splice(0)) w.waker.wake_up_process(w);
+    return;
+  }
+  block_on(p, b, b.waiters, "S", FUTEX_WCHAN);
+  while (b.waiters.includes(p)) {
+    p.state = "S";
+    yield SCHEDULE;
+  }
+  unblock(p, b.waiters);
+}
