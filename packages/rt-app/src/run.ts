@@ -9,6 +9,7 @@ import {
   in_irq,
   PRIO_TO_NICE,
   RUN,
+  SCHEDULE,
   sched_yield,
   SimEvent,
   SLEEP,
@@ -324,7 +325,7 @@ function* thread_body(rt: Runtime, inst: RtAppInstance, forked: boolean): Kernel
   let thread_loop = 0;
   while (!rt.stopped && thread_loop !== t.loop) {
     const pd = t.phases[phase]!;
-    set_thread_affinity(st, pd.cpus ?? t.cpus);
+    yield* set_thread_affinity(st, pd.cpus ?? t.cpus);
     if (pd.sched) set_thread_param(st, pd.sched);
     const ld = new_measure();
     const t_start = k.engine.now;
@@ -354,7 +355,7 @@ function* thread_body(rt: Runtime, inst: RtAppInstance, forked: boolean): Kernel
  * last one asked for. A CPU that is offline now makes it fail (EINVAL):
  * the thread keeps its mask and goes on.
  */
-function set_thread_affinity(st: ThreadState, cpus: readonly number[] | null): void {
+function* set_thread_affinity(st: ThreadState, cpus: readonly number[] | null): KernelCall {
   const k = st.rt.k;
   const p = current();
   st.def_mask ??= p.cpus_allowed.clone();
@@ -362,7 +363,9 @@ function set_thread_affinity(st: ThreadState, cpus: readonly number[] | null): v
   const want = mask_of(k, cpus) ?? st.def_mask;
   if (want.equals(st.curr_mask)) return;
   st.curr_mask = want;
-  k.sched.set_cpus_allowed_ptr(p, want);
+  // set_cpus_allowed_ptr() moves a running caller off a CPU the mask leaves
+  // out and waits for it (wait_for_completion): the call returns on the new CPU.
+  if (k.sched.set_cpus_allowed_ptr(p, want) === 0 && !want.test_cpu(p.cpu)) yield SCHEDULE;
 }
 
 /**

@@ -103,4 +103,25 @@ describe("how rt-app threads start", () => {
     // set_thread_param: SCHED_OTHER nice -5; no cpus of its own, so it keeps the mask it was forked with.
     expect([child.policy, child.static_prio, child.cpus_allowed.to_list()]).toEqual(["NORMAL", 115, [1]]);
   });
+
+  it("a repeated phase sets its policy once, not on every iteration", () => {
+    // On the reference executor a sched_setscheduler of a running task puts it
+    // behind its equals. b, FIFO 10 like a, wakes on CPU 1 at 0.5 ms and sets
+    // its affinity to CPU 0: the call returns once b runs there, behind a.
+    // Were a's phase set again at 1 ms and 2 ms, b would run in between.
+    const k = make_test_kernel({ cpus: 2 });
+    const r = start_rt_app(
+      k,
+      parse_rt_app(
+        `{ "tasks": {
+          "a": { "policy": "SCHED_FIFO", "priority": 10, "cpus": [0], "loop": 1, "phases": { "p": { "loop": 3, "priority": 10, "run": 1000 } } },
+          "b": { "policy": "SCHED_FIFO", "priority": 10, "cpus": [0], "delay": 500, "loop": 1, "run": 1000 } } }`,
+        "s.json",
+      ),
+      { time_base_ns: 0, launcher_cpu: 1 },
+    );
+    k.run(10 * MS);
+    const starts = r.logs().map((l) => l.text.trim().split("\n").slice(1).map((row) => Number(row.trim().split(/\s+/)[4])));
+    expect(starts).toEqual([[0, 1000, 2000], [3000]]);
+  });
 });
