@@ -300,9 +300,9 @@ interface ThreadState {
  * thread_body(): a thread created at start waits on main()'s barrier for
  * the others, then (forked or not) sleeps until t_zero + delay, still with
  * its parent's policy and mask; sets its policy (set_thread_param); runs
- * the phases in turn, `loop` times, setting each phase's affinity and then
- * its policy first, one log row per phase iteration; and goes back to
- * SCHED_OTHER before it exits.
+ * the phases in turn, `loop` times, each iteration after setting the
+ * phase's affinity and then its policy, one log row per iteration; and
+ * goes back to SCHED_OTHER before it exits.
  */
 function* thread_body(rt: Runtime, inst: RtAppInstance, forked: boolean): KernelCall<number> {
   const k = rt.k;
