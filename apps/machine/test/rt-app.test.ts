@@ -100,6 +100,31 @@ describe("rt-app files in a ksim machine", () => {
     expect([r![1], r![2], r![3], r![8]]).toEqual([4000, 4000, 10000, 4000]);
   });
 
+  it("threads are forked as SCHED_OTHER, sleep out their delay so, then take their policy and move to their CPU (8 CPUs)", () => {
+    const f = file("start.json", `{ "global": { "duration": 1 },
+      "tasks": { "t": { "instance": 3, "policy": "SCHED_FIFO", "priority": 20, "cpus": [7], "delay": 1000, "run": 5000, "sleep": 5000 } } }`);
+    const ftrace = join(dir, "start.ftrace");
+    expect(ksim("run", f, "--set", "kernel.cpus=8", "--ftrace", ftrace).code).toBe(0);
+    // [cpu, seconds, line] of every trace line that names a thread of the file.
+    const lines = readFileSync(ftrace, "utf8").split("\n").filter((l) => /comm=t-\d/.test(l));
+    const at = (l: string) => Number(/\s(\d+\.\d+): /.exec(l)![1]);
+    const news = lines.filter((l) => l.includes("sched_wakeup_new:"));
+    expect(news).toHaveLength(3);
+    // A fork of rt-app's main thread: nice 0 (prio 120), not yet FIFO.
+    for (const l of news) expect(l).toMatch(/ prio=120 /);
+    // Fork balancing spreads them over idle CPUs; the mask of CPU 7 comes only with thread_body's setaffinity.
+    expect(new Set(news.map((l) => /target_cpu=(\d+)/.exec(l)![1])).size).toBe(3);
+    const ran = lines.filter((l) => /next_comm=t-\d/.test(l));
+    // Until t_zero + delay (1 ms) a thread runs as SCHED_OTHER, from then on as FIFO 20 (prio 99 - 20 = 79), on CPU 7 only.
+    for (const l of ran.filter((x) => at(x) < 0.001)) expect(l).toMatch(/next_prio=120$/);
+    const late = ran.filter((x) => at(x) > 0.002);
+    expect(late.length).toBeGreaterThan(100);
+    for (const l of late) {
+      expect(l).toMatch(/next_prio=79$/);
+      expect(l).toMatch(/\[007\]/);
+    }
+  });
+
   it("refuses what 2.6.34 lacks with one line naming the file and the field, exit 2", () => {
     const f = file("dl.json", `{ "tasks": { "thread0": { "phases": { "p1": { "run": 10, "dl-runtime": 100 } } } } }`);
     const r = ksim("run", f);
