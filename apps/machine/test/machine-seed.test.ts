@@ -170,6 +170,45 @@ describe("other machines hang or not as the kernel would", () => {
     ]);
   });
 
+  // 16 CPUs, a hog on each, the period timer started on CPU 9, cpu_down(9)
+  // from CPU 4. The dead CPU's migration thread goes to the lowest active CPU
+  // (select_fallback_rq's cpumask_any_and), CPU 0, not the caller's. A
+  // notifier of migration_call's priority 10 was registered before it
+  // (hrtimers_init runs before the early initcalls) and so runs first.
+  describe("16 CPUs loaded with RT work, timer on CPU 9, CPU 9 taken down from CPU 4", () => {
+    const sixteen = () => {
+      const m = machine({ cpus: 16, timer_cpu: 9, down: 9, on: 4, duration: "5m" });
+      for (let cpu = 0; cpu < 16; cpu++) {
+        if (cpu !== 9 && cpu !== 4) m.tasks.push({ comm: `rt-${cpu}`, policy: "FIFO", priority: 50, cpus: [cpu], start: "1300ms", behavior: { busy: true } });
+      }
+      return m;
+    };
+    it.each([[0], [9]])("hrtimer_cpu_notify at %i: the seed's hang, with migration/9 waiting on CPU 0", (prio) => {
+      const m = sixteen();
+      m.kernel = { ...m.kernel, notifier_priority: { hrtimer_cpu_notify: prio } } as never;
+      const r = run(m);
+      expect(r.outcome).toBe("hang");
+      expect(nodes(r).slice(1)).toEqual([
+        expect.stringMatching(/^task migration\/9\//),
+        "cpu 0",
+        "rt_rq 0",
+        "hrtimer sched_rt_period_timer",
+        "notifier hrtimer_cpu_notify (CPU_DEAD)",
+      ]);
+    });
+    it.each([
+      ["hrtimer_cpu_notify at 10", { notifier_priority: { hrtimer_cpu_notify: 10 } }],
+      ["CPU_POST_DEAD", { migration_thread_stop: "CPU_POST_DEAD" }],
+    ])("%s: no hang, and the dead CPU's timer moved", (_name, kernel) => {
+      const m = sixteen();
+      m.kernel = { ...m.kernel, ...kernel };
+      const r = run(m);
+      expect(r.outcome).toBe("ok");
+      expect(all_ops_complete(r)).toBe(true);
+      expect(r.stats.timer_migrations).toBeGreaterThan(0);
+    });
+  });
+
   it("4 CPUs with idle ones to borrow from: CPU 0's hog borrows a whole period and the NORMAL hotplug task starves (no D state, no hang)", () => {
     const r = run(machine({ cpus: 4, timer_cpu: 2, down: 2, duration: "5m" }));
     expect(r.outcome).toBe("ok");
