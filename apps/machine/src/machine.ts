@@ -34,6 +34,7 @@ import {
   type TaskStruct,
   type TiePolicy,
   type TraceSink,
+  type WaitEdge,
 } from "@ksim/core";
 import { HUNG_TASK } from "@ksim/hung-task";
 import type { CycleEdge, HangDetector, HungTask, RunResult } from "@ksim/report";
@@ -304,20 +305,15 @@ export class Machine {
   }
 
   /** The wait-for cycle of the first hung task that has one. */
-  private cycle(): CycleEdge[] {
+  /** The first hung task's wait-for cycle; else the longest chain of waits from a hung task. */
+  private cycle(): { cycle: CycleEdge[]; chain?: CycleEdge[] } {
+    let longest: WaitEdge[] = [];
     for (const t of this.hang?.hung ?? []) {
       const chain = this.k.waitfor.follow({ kind: "task", task: t });
-      if (chain.cycle.length > 0) {
-        return chain.cycle.map((e) => ({
-          node: wait_node_name(e.from),
-          waits_for: wait_node_name(e.to),
-          because: e.because,
-          from: wait_node_info(e.from),
-          to: wait_node_info(e.to),
-        }));
-      }
+      if (chain.cycle.length > 0) return { cycle: chain.cycle.map(cycle_edge) };
+      if (chain.path.length > longest.length) longest = chain.path;
     }
-    return [];
+    return longest.length > 0 ? { cycle: [], chain: longest.map(cycle_edge) } : { cycle: [] };
   }
 
   report(wall_ms: number): RunResult {
@@ -368,7 +364,7 @@ export class Machine {
         blocked_since_ns: p.blocked_since,
         in: p.wchan ?? "schedule",
       }));
-      r.hang = { detected_at_ns: this.hang.detected_at_ns, detected_by: this.hang.detected_by, hung_tasks, cycle: this.cycle() };
+      r.hang = { detected_at_ns: this.hang.detected_at_ns, detected_by: this.hang.detected_by, hung_tasks, ...this.cycle() };
     }
     if (engine.bug) {
       r.bug = { at_ns: engine.bug.at_ns, message: engine.bug.message };
@@ -381,4 +377,8 @@ export class Machine {
 /** Assemble a machine for a scenario (boots it; does not run it). */
 export function build_machine(spec: ScenarioSpec, opts: MachineOptions = {}): Machine {
   return new Machine(spec, opts);
+}
+
+function cycle_edge(e: WaitEdge): CycleEdge {
+  return { node: wait_node_name(e.from), waits_for: wait_node_name(e.to), because: e.because, from: wait_node_info(e.from), to: wait_node_info(e.to) };
 }

@@ -75,6 +75,9 @@ export interface CpuHotplugOptions {
 
 type OpName = "cpu_up" | "cpu_down";
 
+/** A return value, as notify_name() writes it, that has NOTIFY_STOP_MASK set. */
+const STOPS_CHAIN = /^(NOTIFY_BAD|NOTIFY_STOP|notifier_from_errno\()/;
+
 /** An operation in progress, as the wait-for explainer sees it. */
 interface HotplugOp {
   readonly rec: HotplugOpRecord;
@@ -658,8 +661,33 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
         : `${who} is walking the ${node.event} chain and has not called ${nb.name} yet`;
       return { from: node, to, because };
     }
-    if (!op.pending.some((a) => cpu_event_name(a) === node.event)) return null;
-    return { from: node, to, because: `${who} has not sent ${node.event} yet: it is ${this.op_position(op)}` };
+    if (op.pending.some((a) => cpu_event_name(a) === node.event)) {
+      return { from: node, to, because: `${who} has not sent ${node.event} yet: it is ${this.op_position(op)}` };
+    }
+    return this.explain_cut(op, nb, node);
+  }
+
+  /**
+   * The event was sent and its walk is over without calling `nb`: a callback
+   * before it returned with NOTIFY_STOP_MASK set, which ends the walk
+   * (notifier_call_chain). `nb` waits on that callback, for good.
+   */
+  private explain_cut(op: HotplugOp, nb: NotifierBlock, node: WaitNode & { kind: "notifier" }): WaitEdge | null {
+    let last: NotificationRecord | null = null;
+    for (const r of op.rec.notifications) {
+      if (r.event !== node.event) continue;
+      if (r.notifier === nb.name) return null;
+      last = r;
+    }
+    const stopper = last ? this.cpu_chain.find(last.notifier) : null;
+    if (!last || !stopper || !STOPS_CHAIN.test(last.ret)) return null;
+    return {
+      from: node,
+      to: { kind: "notifier", name: stopper.name, event: node.event },
+      because:
+        `${op.rec.op}(${op.rec.cpu})'s ${node.event} chain stopped at ${stopper.name} (priority ${stopper.priority}), ` +
+        `which returned ${last.ret}: ${nb.name} (priority ${nb.priority}) is not called for CPU ${op.rec.cpu}`,
+    };
   }
 
   /** Where the operation is, for a `because`. */

@@ -491,34 +491,39 @@ function wrap(s: string, width: number): string[] {
   return lines;
 }
 
-/** The cycle as a loop: nodes top to bottom, each edge labelled with its reason, and the last edge back to the top. */
-export function render_cycle_svg(cycle: readonly CycleEdge[]): string {
+/**
+ * The cycle as a loop: nodes top to bottom, each edge labelled with its
+ * reason, and the last edge back to the top. With `closed` false (a chain of
+ * waits with no cycle) the last edge goes down to one more node instead.
+ */
+export function render_cycle_svg(cycle: readonly CycleEdge[], closed = true): string {
   const NODE_W = 330;
   const NODE_H = 30;
   const GAP = 46;
   const X0 = 70;
-  const n = cycle.length;
+  const names = cycle.map((e) => e.node);
+  if (!closed && cycle.length > 0) names.push(cycle[cycle.length - 1]!.waits_for);
+  const n = names.length;
   const out: string[] = [];
   const ny = (i: number) => 14 + i * (NODE_H + GAP);
   for (let i = 0; i < n; i++) {
-    const e = cycle[i]!;
     const y = ny(i);
     out.push(
-      `<g class="node"><rect x="${X0}" y="${y}" width="${NODE_W}" height="${NODE_H}" rx="7" fill="${node_color(e.node)}"/>` +
-        text(X0 + NODE_W / 2, y + 20, e.node, ` font-size="14" font-weight="600" fill="#fff" text-anchor="middle"`) +
+      `<g class="node"><rect x="${X0}" y="${y}" width="${NODE_W}" height="${NODE_H}" rx="7" fill="${node_color(names[i]!)}"/>` +
+        text(X0 + NODE_W / 2, y + 20, names[i]!, ` font-size="14" font-weight="600" fill="#fff" text-anchor="middle"`) +
         `</g>`,
     );
     if (i < n - 1) {
       const y1 = y + NODE_H;
       const y2 = ny(i + 1);
       out.push(`<line x1="${X0 + NODE_W / 2}" y1="${y1 + 2}" x2="${X0 + NODE_W / 2}" y2="${y2 - 3}" stroke="#343a40" stroke-width="1.6" marker-end="url(#arrow)"/>`);
-      wrap(e.because, 92)
+      wrap(cycle[i]!.because, 92)
         .slice(0, 3)
         .forEach((l, k) => out.push(text(X0 + NODE_W / 2 + 14, y1 + 15 + k * 14, l, ` font-size="12" fill="#343a40" class="because"`)));
     }
   }
   // The closing edge: from the last node round the left side back into the first.
-  const last = cycle[n - 1];
+  const last = closed ? cycle[n - 1] : undefined;
   if (last) {
     const yl = ny(n - 1) + NODE_H / 2;
     const yf = ny(0) + NODE_H / 2;
@@ -531,7 +536,8 @@ export function render_cycle_svg(cycle: readonly CycleEdge[]): string {
   const defs =
     `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="#343a40"/></marker>` +
     `<marker id="arrow-red" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="#c92a2a"/></marker></defs>`;
-  return `<svg id="cycle" xmlns="http://www.w3.org/2000/svg" width="1000" height="${H}" viewBox="0 0 1000 ${H}" role="img" aria-label="wait-for cycle">${defs}${out.join("")}</svg>`;
+  const label = closed ? "wait-for cycle" : "wait-for chain";
+  return `<svg id="cycle" xmlns="http://www.w3.org/2000/svg" width="1000" height="${H}" viewBox="0 0 1000 ${H}" role="img" aria-label="${label}">${defs}${out.join("")}</svg>`;
 }
 
 // ---- tables -------------------------------------------------------------------------------
@@ -605,10 +611,13 @@ function hang_section(result: RunResult): string {
     .map((t) => `<tr><td class="mono">${esc(t.comm)}</td><td class="n">${t.pid}</td><td>${esc(t.state)}</td><td class="mono">${esc(t.in)}</td><td class="n">${esc(fmt_s(t.blocked_since_ns))}</td></tr>`)
     .join("");
   const cycle = result.hang.cycle;
+  const chain = result.hang.chain ?? [];
   const graph =
     cycle.length > 0
       ? `<p class="sub">Each node waits for the next; the last waits for the first, so none can make progress.</p><div class="scroll">${render_cycle_svg(cycle)}</div>`
-      : `<p class="note">No wait-for cycle was found from the hung tasks.</p>`;
+      : chain.length > 0
+        ? `<p class="note">No wait-for cycle was found from the hung tasks. Each node below waits for the next; no subsystem names a wait beyond the last.</p><div class="scroll">${render_cycle_svg(chain, false)}</div>`
+        : `<p class="note">No wait-for cycle was found from the hung tasks.</p>`;
   return `<h2>Wait-for cycle</h2>${graph}
 <h2>Hung tasks</h2><table><thead><tr><th>comm</th><th>pid</th><th>state</th><th>blocked in</th><th>blocked since</th></tr></thead><tbody>${hung}</tbody></table>`;
 }

@@ -3,7 +3,7 @@
  * in the contract's order, so nothing internal leaks into it (a hotplug
  * record's pid, say) and every key is present whatever the run produced.
  */
-import type { RunResult } from "./result.js";
+import type { CycleEdge, RunResult } from "./result.js";
 
 /** The report as a JSON value (what `format_json_report` prints). */
 export function json_report(r: RunResult): Record<string, unknown> {
@@ -17,7 +17,7 @@ export function json_report(r: RunResult): Record<string, unknown> {
     wall_ms: r.wall_ms,
   };
   if (r.outcome === "hang" && r.hang) {
-    out["hang"] = {
+    const hang: Record<string, unknown> = {
       detected_at_ns: r.hang.detected_at_ns,
       detected_by: r.hang.detected_by,
       hung_tasks: r.hang.hung_tasks.map((t) => ({
@@ -27,8 +27,10 @@ export function json_report(r: RunResult): Record<string, unknown> {
         blocked_since_ns: t.blocked_since_ns,
         in: t.in,
       })),
-      cycle: r.hang.cycle.map((e) => ({ node: e.node, waits_for: e.waits_for, because: e.because, from: { ...e.from }, to: { ...e.to } })),
+      cycle: r.hang.cycle.map(edge_json),
     };
+    if (r.hang.chain) hang["chain"] = r.hang.chain.map(edge_json);
+    out["hang"] = hang;
   }
   if (r.outcome === "bug" && r.bug) {
     out["bug"] = { at_ns: r.bug.at_ns, message: r.bug.message };
@@ -69,4 +71,8 @@ export function json_report(r: RunResult): Record<string, unknown> {
 /** One JSON document, ending in a newline. */
 export function format_json_report(r: RunResult): string {
   return `${JSON.stringify(json_report(r), null, 2)}\n`;
+}
+
+function edge_json(e: CycleEdge) {
+  return { node: e.node, waits_for: e.waits_for, because: e.because, from: { ...e.from }, to: { ...e.to } };
 }

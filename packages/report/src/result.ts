@@ -44,6 +44,12 @@ export interface RunResult {
     detected_at_ns: number;
     hung_tasks: HungTask[];
     cycle: CycleEdge[];
+    /**
+     * With no cycle: the wait-for edges from the first hung task to where the
+     * waits end (the last node waits on nothing that will move). Absent when
+     * `cycle` has edges.
+     */
+    chain?: CycleEdge[];
     /** Who reported the hang: khungtaskd, or ksim's watchdog when khungtaskd was itself stuck. */
     detected_by: HangDetector;
   };

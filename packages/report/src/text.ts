@@ -162,6 +162,16 @@ export function cycle_lines(cycle: readonly CycleEdge[]): string[] {
   return out;
 }
 
+/**
+ * A hang with no cycle: the waits from a hung task, drawn as the cycle is,
+ * down to the last node a subsystem can explain.
+ */
+export function chain_lines(chain: readonly CycleEdge[]): string[] {
+  if (chain.length === 0) return [];
+  const body = cycle_lines(chain).slice(1);
+  return [`wait-for chain (${chain.length} edge${chain.length === 1 ? "" : "s"}, no cycle):`, ...body, "     (no subsystem names a wait beyond this node)"];
+}
+
 function cpu_lines(r: RunResult): string[] {
   if (r.cpus.length === 0) return [];
   return [
@@ -248,6 +258,7 @@ export function format_text_report(r: RunResult, opts: TextReportOptions = {}): 
   if (r.outcome === "hang") {
     sections.push(hung_task_lines(r));
     sections.push(cycle_lines(r.hang?.cycle ?? []));
+    sections.push(chain_lines(r.hang?.chain ?? []));
   }
   sections.push(cpu_lines(r));
   sections.push(task_lines(r, opts.max_tasks ?? 40));
