@@ -1,10 +1,14 @@
 import { CpuMask, rt_policy, SimEvent, type CpuExec, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
 import type { SchedClass, SchedCore } from "./sched_class.js";
-import { SD_BALANCE_FORK, SD_BALANCE_NEWIDLE, SD_LOAD_BALANCE, SD_SHARE_PKG_RESOURCES, SD_WAKE_AFFINE, SCHED_LOAD_SCALE, type SchedDomain } from "./sched_domains.js";
+import { SD_BALANCE_FORK, SD_BALANCE_NEWIDLE, SD_LOAD_BALANCE, SD_SHARE_PKG_RESOURCES, SD_WAKE_AFFINE, SD_LOAD_IDX_MAX, SCHED_LOAD_SCALE, type SchedDomain } from "./sched_domains.js";
 import { FairLoadIndex, find_busiest_group, find_busiest_queue, get_sd_load_idx, LB_IDX_MAX, new_sd_lb_stats, new_sg_lb_stats, type LbEnv } from "./sched_fair_lb.js";
 
-/** CPU_LOAD_IDX_MAX */
-const CPU_LOAD_IDX_MAX = 5;
+/**
+ * The cpu_load[] entries kept: CPU_LOAD_IDX_MAX is 5 in 2.6.34, but no
+ * domain reads past SD_LOAD_IDX_MAX, and an entry's update reads only its
+ * own old value, so dropping the rest changes nothing that is read.
+ */
+const CPU_LOAD_IDX_USED = Math.max(1, SD_LOAD_IDX_MAX);
 /** sysctl_sched_migration_cost: 0.5 ms. */
 export const SCHED_MIGRATION_COST = 500_000;
 /** sysctl_sched_nr_migrate */
@@ -63,7 +67,7 @@ export class FairSchedClass implements SchedClass {
 
   constructor(private readonly s: SchedCore) {
     for (let c = 0; c < s.nr_cpu_ids; c++) {
-      this.cpu_load.push(new Array<number>(CPU_LOAD_IDX_MAX).fill(0));
+      this.cpu_load.push(new Array<number>(CPU_LOAD_IDX_USED).fill(0));
       this.load_jiffy.push(0);
       this.ticking.push(false);
       this.next_balance.push(0);
@@ -184,7 +188,7 @@ export class FairSchedClass implements SchedClass {
     const this_load = this.weighted_cpuload(cpu);
     const load = this.cpu_load[cpu]!;
     load[0] = this_load;
-    for (let i = 1, scale = 2; i < CPU_LOAD_IDX_MAX; i++, scale += scale) {
+    for (let i = 1, scale = 2; i < CPU_LOAD_IDX_USED; i++, scale += scale) {
       const old_load = load[i]!;
       if (old_load === this_load) continue;
       const gap = cpu_load_gap_after(Math.abs(old_load - this_load), scale, n);
