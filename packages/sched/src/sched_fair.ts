@@ -36,6 +36,12 @@ export class FairSchedClass implements SchedClass {
   readonly cpu_load: number[][] = [];
   /** The jiffy up to which cpu_load[] has been folded. */
   private readonly load_jiffy: number[] = [];
+  /**
+   * The earliest jiffy at which the CPU's cpu_load[] can have reached its
+   * fair load (0: not known): the balancer's index need not fold it before.
+   * Forgotten when the load changes.
+   */
+  private readonly settle_at: number[] = [];
   /** The CPU ticks (it runs a task): NO_HZ stops the tick of an idle CPU. */
   private readonly ticking: boolean[] = [];
   /** rq->next_balance (jiffies) */
@@ -69,6 +75,7 @@ export class FairSchedClass implements SchedClass {
     for (let c = 0; c < s.nr_cpu_ids; c++) {
       this.cpu_load.push(new Array<number>(CPU_LOAD_IDX_USED).fill(0));
       this.load_jiffy.push(0);
+      this.settle_at.push(0);
       this.ticking.push(false);
       this.next_balance.push(0);
       this.avg_idle.push(2 * SCHED_MIGRATION_COST);
@@ -196,12 +203,24 @@ export class FairSchedClass implements SchedClass {
     }
   }
 
-  /** Whether cpu_load[] of `cpu` has reached its load `w` at every index the balancer's index reads (folding it first). */
+  /**
+   * Whether cpu_load[] of `cpu` has reached its load `w` at every index the
+   * balancer's index reads (folding it first). When it has not, the ticks it
+   * still needs at the least (each entry moves one tick at a time, and only
+   * on a tick) say when to look again.
+   */
   private readonly settled = (cpu: number, w: number): boolean => {
+    const j = this.s.jiffies();
+    if (j < this.settle_at[cpu]!) return false;
     this.update_cpu_load(cpu);
     const load = this.cpu_load[cpu]!;
-    for (let i = 0; i < LB_IDX_MAX; i++) if (load[i]! < w) return false;
-    return true;
+    let ticks = 0;
+    for (let i = 0, scale = 1; i < LB_IDX_MAX; i++, scale += scale) {
+      if (load[i]! < w) ticks = Math.max(ticks, cpu_load_ticks_to_reach(w - load[i]!, scale));
+    }
+    if (ticks === 0) return true;
+    this.settle_at[cpu] = j + ticks;
+    return false;
   };
 
   /** source_load(): a low guess at a migration source's load (LB_BIAS). */
@@ -387,7 +406,9 @@ export class FairSchedClass implements SchedClass {
 
   /** After an enqueue or dequeue: whether this CPU now has something an idle CPU could pull. */
   nr_running_changed(cpu: number): void {
-    this.env.index.update(cpu, this.weighted_cpuload(cpu), this.s.nr_running(cpu));
+    const w = this.weighted_cpuload(cpu);
+    if (w !== this.env.index.load[cpu]) this.settle_at[cpu] = 0;
+    this.env.index.update(cpu, w, this.s.nr_running(cpu));
     const pullable = this.s.nr_running(cpu) >= 2 && this.s.cfs_rqs[cpu]!.nr_running >= 1 && this.s.rq_online[cpu]!;
     const load = pullable ? this.weighted_cpuload(cpu) : -1;
     const old = this.pullable_load[cpu]!;
@@ -729,6 +750,16 @@ function cpu_load_gap_after(gap: number, scale: number, ticks: number): number {
     k--;
   }
   return gap > k ? gap - k : 0;
+}
+
+/** How many ticks cpu_load_gap_after() takes to close `gap` (> 0) at `scale`. */
+function cpu_load_ticks_to_reach(gap: number, scale: number): number {
+  let ticks = 0;
+  while (gap >= scale) {
+    gap -= Math.ceil(gap / scale);
+    ticks++;
+  }
+  return ticks + gap;
 }
 
 /** msecs_to_jiffies(), rounding up. */
