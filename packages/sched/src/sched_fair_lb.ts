@@ -28,6 +28,8 @@ export interface LbEnv {
 export const LB_IDX_MAX = 2;
 
 const WORDS = NR_CPUS / 32;
+const NO_CPUS = new CpuMask();
+const NO_CPU_LIST: readonly number[] = [];
 
 /**
  * The fair load of every CPU, kept as it changes, so that a domain of
@@ -435,12 +437,15 @@ function find_busiest_indexed(env: LbEnv, sd: SchedDomain, this_cpu: number, idl
   const load_idx = get_sd_load_idx(sd, idle);
   const here = cpus.test_cpu(this_cpu);
   const this_load = here ? env.target_load(this_cpu, load_idx) : 0;
-  env.refresh_unsettled();
+  // At index 0 source_load is weighted_cpuload: no CPU is unsettled.
+  const unsettled = load_idx === 0 ? NO_CPUS : x.unsettled;
+  const unsettled_list = load_idx === 0 ? NO_CPU_LIST : x.unsettled_list;
+  if (load_idx !== 0) env.refresh_unsettled();
   let busiest = -1;
   let max_load = 0;
   let pos = NR_CPUS;
   let shortfall = 0;
-  for (const i of x.unsettled_list) {
+  for (const i of unsettled_list) {
     if (i === this_cpu || !sd.span.test_cpu(i) || !cpus.test_cpu(i)) continue;
     const v = env.source_load(i, load_idx);
     shortfall += x.load[i]! - v;
@@ -457,8 +462,8 @@ function find_busiest_indexed(env: LbEnv, sd: SchedDomain, this_cpu: number, idl
     const b = x.by_load.get(w)!;
     if (b.n === 0) continue;
     const m = b.cpus;
-    let i = next_in(m, x.overloaded, sd.span, cpus, x.unsettled, this_cpu + 1, NR_CPUS);
-    if (i < 0) i = next_in(m, x.overloaded, sd.span, cpus, x.unsettled, 0, this_cpu);
+    let i = next_in(m, x.overloaded, sd.span, cpus, unsettled, this_cpu + 1, NR_CPUS);
+    if (i < 0) i = next_in(m, x.overloaded, sd.span, cpus, unsettled, 0, this_cpu);
     if (i < 0) continue;
     const p = walk_pos(i, this_cpu);
     if (w > max_load || p < pos) {
