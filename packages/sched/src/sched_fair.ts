@@ -1,7 +1,7 @@
-import { CpuMask, rt_policy, SimEvent, type CpuExec, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
+import { BUG_ON, CpuMask, rt_policy, SimEvent, type CpuExec, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
 import type { SchedClass, SchedCore } from "./sched_class.js";
 import { SD_BALANCE_FORK, SD_BALANCE_NEWIDLE, SD_LOAD_BALANCE, SD_SHARE_PKG_RESOURCES, SD_WAKE_AFFINE, SD_LOAD_IDX_MAX, SCHED_LOAD_SCALE, type SchedDomain } from "./sched_domains.js";
-import { FairLoadIndex, find_busiest_group, find_busiest_queue, get_sd_load_idx, LB_IDX_MAX, new_sd_lb_stats, new_sg_lb_stats, type LbEnv } from "./sched_fair_lb.js";
+import { FairLoadIndex, find_busiest_group, find_idlest_group_indexed, find_busiest_queue, get_sd_load_idx, LB_IDX_MAX, new_sd_lb_stats, new_sg_lb_stats, type LbEnv } from "./sched_fair_lb.js";
 
 /**
  * The cpu_load[] entries kept: CPU_LOAD_IDX_MAX is 5 in 2.6.34, but no
@@ -338,7 +338,22 @@ export class FairSchedClass implements SchedClass {
     return new_cpu;
   }
 
+  /**
+   * find_idlest_group(): a domain of one-CPU groups of whole power at
+   * index 0 is answered from the balancer's index (with the debug check,
+   * the walk must agree), any other by the walk over every group.
+   */
   private find_idlest_group(sd: SchedDomain, p: TaskStruct, this_cpu: number, load_idx: number): CpuMask | null {
+    if (!(sd.single_cpu_groups && sd.unit_power && load_idx === 0)) return this.find_idlest_group_walk(sd, p, this_cpu, load_idx);
+    const group = find_idlest_group_indexed(this.env, sd, p.cpus_allowed, this_cpu);
+    if (this.env.check_index) {
+      const walked = this.find_idlest_group_walk(sd, p, this_cpu, load_idx);
+      BUG_ON(walked !== group, `find_idlest_group(${p.name}, CPU ${this_cpu}): the index found ${group?.toString() ?? "none"}, the walk ${walked?.toString() ?? "none"}`);
+    }
+    return group;
+  }
+
+  private find_idlest_group_walk(sd: SchedDomain, p: TaskStruct, this_cpu: number, load_idx: number): CpuMask | null {
     let idlest: CpuMask | null = null;
     let min_load = Number.POSITIVE_INFINITY;
     let this_load = 0;

@@ -160,6 +160,39 @@ function next_in(a: CpuMask, b: CpuMask, c: CpuMask, d: CpuMask, e: CpuMask, fro
   return -1;
 }
 
+/** The first CPU of a ∩ b ∩ c minus d in the walk's order from this_cpu's group (this_cpu itself left out), or -1. */
+function next_in_walk(a: CpuMask, b: CpuMask, c: CpuMask, d: CpuMask, this_cpu: number): number {
+  const i = next_in(a, b, c, c, d, this_cpu + 1, NR_CPUS);
+  return i >= 0 ? i : next_in(a, b, c, c, d, 0, this_cpu);
+}
+
+/**
+ * find_idlest_group() of a domain of one-CPU groups of power
+ * SCHED_LOAD_SCALE at forkexec_idx 0, where a group's avg_load is its
+ * CPU's weighted_cpuload: from the FairLoadIndex. The idlest is the first
+ * CPU in the walk's order (after this CPU's group) of the least load among
+ * those the task may use: one with no fair load if there is one, else one
+ * of the lightest load bucket that has one. this_cpu's group counts only
+ * if the task may run there. Returns the group's mask, as the walk does.
+ */
+export function find_idlest_group_indexed(env: LbEnv, sd: SchedDomain, allowed: CpuMask, this_cpu: number): CpuMask | null {
+  const x = env.index;
+  let idlest = next_in_walk(sd.span, allowed, sd.span, x.fair, this_cpu);
+  let min_load = 0;
+  for (let k = x.loads_desc.length - 1; idlest < 0 && k >= 0; k--) {
+    const w = x.loads_desc[k]!;
+    const b = x.by_load.get(w)!;
+    if (b.n === 0) continue;
+    idlest = next_in_walk(b.cpus, sd.span, allowed, NO_CPUS, this_cpu);
+    min_load = w;
+  }
+  if (idlest < 0) return null;
+  const this_load = allowed.test_cpu(this_cpu) ? x.load[this_cpu]! : 0;
+  const imbalance = 100 + Math.floor((sd.imbalance_pct - 100) / 2);
+  if (100 * this_load < imbalance * min_load) return null;
+  return sd.groups[sd.cpu_group[idlest]!]!.cpus;
+}
+
 /** The place of `cpu` in a walk of the groups that starts at this_cpu's. */
 function walk_pos(cpu: number, this_cpu: number): number {
   return (cpu - this_cpu + NR_CPUS) % NR_CPUS;
