@@ -69,17 +69,31 @@ export class CpuMask {
     return true;
   }
 
-  /** The first set CPU at or after `from`, or -1 (cpumask_next). */
+  /** The first set CPU at or after `from`, or -1 (cpumask_next): a word at a time, the lowest bit by clz32. */
   next(from = 0): number {
-    for (let c = Math.max(0, from); c < NR_CPUS; c++) {
-      const w = this.bits[c >>> 5]!;
-      if (w === 0) {
-        c |= 31;
-        continue;
-      }
-      if (w & (1 << (c & 31))) return c;
+    if (from < 0) from = 0;
+    if (from >= NR_CPUS) return -1;
+    let i = from >>> 5;
+    // The word of `from` without the bits below it.
+    let w = this.bits[i]! & (-1 << (from & 31));
+    while (w === 0) {
+      if (++i === WORDS) return -1;
+      w = this.bits[i]!;
     }
-    return -1;
+    return i * 32 + (31 - Math.clz32(w & -w));
+  }
+
+  /** The first CPU at or after `from` set in both masks, or -1 (cpumask_next_and). */
+  next_and(other: CpuMask, from = 0): number {
+    if (from < 0) from = 0;
+    if (from >= NR_CPUS) return -1;
+    let i = from >>> 5;
+    let w = this.bits[i]! & other.bits[i]! & (-1 << (from & 31));
+    while (w === 0) {
+      if (++i === WORDS) return -1;
+      w = this.bits[i]! & other.bits[i]!;
+    }
+    return i * 32 + (31 - Math.clz32(w & -w));
   }
 
   first(): number {

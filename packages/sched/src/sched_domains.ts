@@ -69,6 +69,15 @@ const SD_INIT: Readonly<Record<SdLevel, SdInit>> = {
   },
 };
 
+/**
+ * The largest *_idx of any level: rq->cpu_load[type - 1] is read for a type
+ * up to this, so cpu_load[] entries from it on are never read (2.6.34
+ * updates all CPU_LOAD_IDX_MAX of them; ksim keeps those that count).
+ */
+export const SD_LOAD_IDX_MAX = Math.max(
+  ...Object.values(SD_INIT).map((i) => Math.max(i.busy_idx, i.idle_idx, i.newidle_idx, i.wake_idx, i.forkexec_idx)),
+);
+
 /** struct sched_group: the CPUs balanced as one unit at a level, and their power. */
 export class SchedGroup {
   cpu_power = 0;

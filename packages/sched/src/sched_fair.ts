@@ -1,10 +1,14 @@
-import { CpuMask, rt_policy, SimEvent, type CpuExec, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
+import { BUG_ON, CpuMask, rt_policy, SimEvent, type CpuExec, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
 import type { SchedClass, SchedCore } from "./sched_class.js";
-import { SD_BALANCE_FORK, SD_BALANCE_NEWIDLE, SD_LOAD_BALANCE, SD_SHARE_PKG_RESOURCES, SD_WAKE_AFFINE, SCHED_LOAD_SCALE, type SchedDomain } from "./sched_domains.js";
-import { FairLoadIndex, find_busiest_group, find_busiest_queue, get_sd_load_idx, LB_IDX_MAX, new_sd_lb_stats, new_sg_lb_stats, type LbEnv } from "./sched_fair_lb.js";
+import { SD_BALANCE_FORK, SD_BALANCE_NEWIDLE, SD_LOAD_BALANCE, SD_SHARE_PKG_RESOURCES, SD_WAKE_AFFINE, SD_LOAD_IDX_MAX, SCHED_LOAD_SCALE, type SchedDomain } from "./sched_domains.js";
+import { FairLoadIndex, find_busiest_group, find_idlest_group_indexed, find_busiest_queue, get_sd_load_idx, LB_IDX_MAX, new_sd_lb_stats, new_sg_lb_stats, type LbEnv } from "./sched_fair_lb.js";
 
-/** CPU_LOAD_IDX_MAX */
-const CPU_LOAD_IDX_MAX = 5;
+/**
+ * The cpu_load[] entries kept: CPU_LOAD_IDX_MAX is 5 in 2.6.34, but no
+ * domain reads past SD_LOAD_IDX_MAX, and an entry's update reads only its
+ * own old value, so dropping the rest changes nothing that is read.
+ */
+const CPU_LOAD_IDX_USED = Math.max(1, SD_LOAD_IDX_MAX);
 /** sysctl_sched_migration_cost: 0.5 ms. */
 export const SCHED_MIGRATION_COST = 500_000;
 /** sysctl_sched_nr_migrate */
@@ -32,6 +36,12 @@ export class FairSchedClass implements SchedClass {
   readonly cpu_load: number[][] = [];
   /** The jiffy up to which cpu_load[] has been folded. */
   private readonly load_jiffy: number[] = [];
+  /**
+   * The earliest jiffy at which the CPU's cpu_load[] can have reached its
+   * fair load (0: not known): the balancer's index need not fold it before.
+   * Forgotten when the load changes.
+   */
+  private readonly settle_at: number[] = [];
   /** The CPU ticks (it runs a task): NO_HZ stops the tick of an idle CPU. */
   private readonly ticking: boolean[] = [];
   /** rq->next_balance (jiffies) */
@@ -63,8 +73,9 @@ export class FairSchedClass implements SchedClass {
 
   constructor(private readonly s: SchedCore) {
     for (let c = 0; c < s.nr_cpu_ids; c++) {
-      this.cpu_load.push(new Array<number>(CPU_LOAD_IDX_MAX).fill(0));
+      this.cpu_load.push(new Array<number>(CPU_LOAD_IDX_USED).fill(0));
       this.load_jiffy.push(0);
+      this.settle_at.push(0);
       this.ticking.push(false);
       this.next_balance.push(0);
       this.avg_idle.push(2 * SCHED_MIGRATION_COST);
@@ -184,7 +195,7 @@ export class FairSchedClass implements SchedClass {
     const this_load = this.weighted_cpuload(cpu);
     const load = this.cpu_load[cpu]!;
     load[0] = this_load;
-    for (let i = 1, scale = 2; i < CPU_LOAD_IDX_MAX; i++, scale += scale) {
+    for (let i = 1, scale = 2; i < CPU_LOAD_IDX_USED; i++, scale += scale) {
       const old_load = load[i]!;
       if (old_load === this_load) continue;
       const gap = cpu_load_gap_after(Math.abs(old_load - this_load), scale, n);
@@ -192,12 +203,24 @@ export class FairSchedClass implements SchedClass {
     }
   }
 
-  /** Whether cpu_load[] of `cpu` has reached its load `w` at every index the balancer's index reads (folding it first). */
+  /**
+   * Whether cpu_load[] of `cpu` has reached its load `w` at every index the
+   * balancer's index reads (folding it first). When it has not, the ticks it
+   * still needs at the least (each entry moves one tick at a time, and only
+   * on a tick) say when to look again.
+   */
   private readonly settled = (cpu: number, w: number): boolean => {
+    const j = this.s.jiffies();
+    if (j < this.settle_at[cpu]!) return false;
     this.update_cpu_load(cpu);
     const load = this.cpu_load[cpu]!;
-    for (let i = 0; i < LB_IDX_MAX; i++) if (load[i]! < w) return false;
-    return true;
+    let ticks = 0;
+    for (let i = 0, scale = 1; i < LB_IDX_MAX; i++, scale += scale) {
+      if (load[i]! < w) ticks = Math.max(ticks, cpu_load_ticks_to_reach(w - load[i]!, scale));
+    }
+    if (ticks === 0) return true;
+    this.settle_at[cpu] = j + ticks;
+    return false;
   };
 
   /** source_load(): a low guess at a migration source's load (LB_BIAS). */
@@ -315,7 +338,22 @@ export class FairSchedClass implements SchedClass {
     return new_cpu;
   }
 
+  /**
+   * find_idlest_group(): a domain of one-CPU groups of whole power at
+   * index 0 is answered from the balancer's index (with the debug check,
+   * the walk must agree), any other by the walk over every group.
+   */
   private find_idlest_group(sd: SchedDomain, p: TaskStruct, this_cpu: number, load_idx: number): CpuMask | null {
+    if (!(sd.single_cpu_groups && sd.unit_power && load_idx === 0)) return this.find_idlest_group_walk(sd, p, this_cpu, load_idx);
+    const group = find_idlest_group_indexed(this.env, sd, p.cpus_allowed, this_cpu);
+    if (this.env.check_index) {
+      const walked = this.find_idlest_group_walk(sd, p, this_cpu, load_idx);
+      BUG_ON(walked !== group, `find_idlest_group(${p.name}, CPU ${this_cpu}): the index found ${group?.toString() ?? "none"}, the walk ${walked?.toString() ?? "none"}`);
+    }
+    return group;
+  }
+
+  private find_idlest_group_walk(sd: SchedDomain, p: TaskStruct, this_cpu: number, load_idx: number): CpuMask | null {
     let idlest: CpuMask | null = null;
     let min_load = Number.POSITIVE_INFINITY;
     let this_load = 0;
@@ -383,7 +421,9 @@ export class FairSchedClass implements SchedClass {
 
   /** After an enqueue or dequeue: whether this CPU now has something an idle CPU could pull. */
   nr_running_changed(cpu: number): void {
-    this.env.index.update(cpu, this.weighted_cpuload(cpu), this.s.nr_running(cpu));
+    const w = this.weighted_cpuload(cpu);
+    if (w !== this.env.index.load[cpu]) this.settle_at[cpu] = 0;
+    this.env.index.update(cpu, w, this.s.nr_running(cpu));
     const pullable = this.s.nr_running(cpu) >= 2 && this.s.cfs_rqs[cpu]!.nr_running >= 1 && this.s.rq_online[cpu]!;
     const load = pullable ? this.weighted_cpuload(cpu) : -1;
     const old = this.pullable_load[cpu]!;
@@ -725,6 +765,16 @@ function cpu_load_gap_after(gap: number, scale: number, ticks: number): number {
     k--;
   }
   return gap > k ? gap - k : 0;
+}
+
+/** How many ticks cpu_load_gap_after() takes to close `gap` (> 0) at `scale`. */
+function cpu_load_ticks_to_reach(gap: number, scale: number): number {
+  let ticks = 0;
+  while (gap >= scale) {
+    gap -= Math.ceil(gap / scale);
+    ticks++;
+  }
+  return ticks + gap;
 }
 
 /** msecs_to_jiffies(), rounding up. */

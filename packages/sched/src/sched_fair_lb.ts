@@ -28,6 +28,8 @@ export interface LbEnv {
 export const LB_IDX_MAX = 2;
 
 const WORDS = NR_CPUS / 32;
+const NO_CPUS = new CpuMask();
+const NO_CPU_LIST: readonly number[] = [];
 
 /**
  * The fair load of every CPU, kept as it changes, so that a domain of
@@ -156,6 +158,39 @@ function next_in(a: CpuMask, b: CpuMask, c: CpuMask, d: CpuMask, e: CpuMask, fro
     }
   }
   return -1;
+}
+
+/** The first CPU of a ∩ b ∩ c minus d in the walk's order from this_cpu's group (this_cpu itself left out), or -1. */
+function next_in_walk(a: CpuMask, b: CpuMask, c: CpuMask, d: CpuMask, this_cpu: number): number {
+  const i = next_in(a, b, c, c, d, this_cpu + 1, NR_CPUS);
+  return i >= 0 ? i : next_in(a, b, c, c, d, 0, this_cpu);
+}
+
+/**
+ * find_idlest_group() of a domain of one-CPU groups of power
+ * SCHED_LOAD_SCALE at forkexec_idx 0, where a group's avg_load is its
+ * CPU's weighted_cpuload: from the FairLoadIndex. The idlest is the first
+ * CPU in the walk's order (after this CPU's group) of the least load among
+ * those the task may use: one with no fair load if there is one, else one
+ * of the lightest load bucket that has one. this_cpu's group counts only
+ * if the task may run there. Returns the group's mask, as the walk does.
+ */
+export function find_idlest_group_indexed(env: LbEnv, sd: SchedDomain, allowed: CpuMask, this_cpu: number): CpuMask | null {
+  const x = env.index;
+  let idlest = next_in_walk(sd.span, allowed, sd.span, x.fair, this_cpu);
+  let min_load = 0;
+  for (let k = x.loads_desc.length - 1; idlest < 0 && k >= 0; k--) {
+    const w = x.loads_desc[k]!;
+    const b = x.by_load.get(w)!;
+    if (b.n === 0) continue;
+    idlest = next_in_walk(b.cpus, sd.span, allowed, NO_CPUS, this_cpu);
+    min_load = w;
+  }
+  if (idlest < 0) return null;
+  const this_load = allowed.test_cpu(this_cpu) ? x.load[this_cpu]! : 0;
+  const imbalance = 100 + Math.floor((sd.imbalance_pct - 100) / 2);
+  if (100 * this_load < imbalance * min_load) return null;
+  return sd.groups[sd.cpu_group[idlest]!]!.cpus;
 }
 
 /** The place of `cpu` in a walk of the groups that starts at this_cpu's. */
@@ -435,12 +470,15 @@ function find_busiest_indexed(env: LbEnv, sd: SchedDomain, this_cpu: number, idl
   const load_idx = get_sd_load_idx(sd, idle);
   const here = cpus.test_cpu(this_cpu);
   const this_load = here ? env.target_load(this_cpu, load_idx) : 0;
-  env.refresh_unsettled();
+  // At index 0 source_load is weighted_cpuload: no CPU is unsettled.
+  const unsettled = load_idx === 0 ? NO_CPUS : x.unsettled;
+  const unsettled_list = load_idx === 0 ? NO_CPU_LIST : x.unsettled_list;
+  if (load_idx !== 0) env.refresh_unsettled();
   let busiest = -1;
   let max_load = 0;
   let pos = NR_CPUS;
   let shortfall = 0;
-  for (const i of x.unsettled_list) {
+  for (const i of unsettled_list) {
     if (i === this_cpu || !sd.span.test_cpu(i) || !cpus.test_cpu(i)) continue;
     const v = env.source_load(i, load_idx);
     shortfall += x.load[i]! - v;
@@ -457,8 +495,8 @@ function find_busiest_indexed(env: LbEnv, sd: SchedDomain, this_cpu: number, idl
     const b = x.by_load.get(w)!;
     if (b.n === 0) continue;
     const m = b.cpus;
-    let i = next_in(m, x.overloaded, sd.span, cpus, x.unsettled, this_cpu + 1, NR_CPUS);
-    if (i < 0) i = next_in(m, x.overloaded, sd.span, cpus, x.unsettled, 0, this_cpu);
+    let i = next_in(m, x.overloaded, sd.span, cpus, unsettled, this_cpu + 1, NR_CPUS);
+    if (i < 0) i = next_in(m, x.overloaded, sd.span, cpus, unsettled, 0, this_cpu);
     if (i < 0) continue;
     const p = walk_pos(i, this_cpu);
     if (w > max_load || p < pos) {

@@ -6,7 +6,7 @@
  * rising and falling (cpu_load[] unsettled), ties among equal loads, and
  * tasks of several weights.
  */
-import { CpuMask, NSEC_PER_MSEC, RUN, SLEEP, type KernelCall } from "@ksim/core";
+import { CpuMask, NSEC_PER_MSEC, RUN, SLEEP, smp_processor_id, type KernelCall } from "@ksim/core";
 import { describe, expect, it } from "vitest";
 import { make_sched_kernel, spawn_on } from "./fakes.js";
 
@@ -45,6 +45,34 @@ describe.each([8, 16, 64])("the balancer's index agrees with the walk over every
     expect(end).toBe("until");
     // The tasks spread from the first three CPUs over all of them.
     const used = new Set(k.sched.tasks.filter((t) => t.comm.startsWith("t")).map((t) => t.cpu));
+    expect(used.size).toBe(cpus);
+  });
+
+  it("fork balancing: a task forked every 7 ms, some bound to two CPUs, lands where the walk of find_idlest_group puts it", () => {
+    const k = make_sched_kernel({ cpus, sched_rt_runtime_us: -1 });
+    k.sched.fair_class.env.check_index = true;
+    const all = CpuMask.first_n(cpus);
+    const nices = [-5, 0, 5];
+    const children = 3 * cpus;
+    let forked = 0;
+    function* forker(): KernelCall<number> {
+      for (let i = 0; i < children; i++) {
+        const allowed = i % 4 === 0 ? CpuMask.of([i % cpus, (5 * i + 1) % cpus]) : all;
+        const threadfn = i % 2 === 0 ? spin : cycle(2 + (i % 5), 3 + (i % 4));
+        const p = k.sched.create_task({ cpu: smp_processor_id(), comm: `f${i}`, policy: "NORMAL", nice: nices[i % 3]!, cpus_allowed: allowed, threadfn });
+        k.sched.wake_up_new_task(p);
+        forked++;
+        yield SLEEP(ms(7));
+      }
+      return 0;
+    }
+    spawn_on(k, 0, { comm: "forker", policy: "NORMAL", cpus_allowed: all, threadfn: forker });
+    const end = k.engine.run(ms(7 * children + 200));
+    expect(k.engine.bug).toBeNull();
+    expect(end).toBe("until");
+    expect(forked).toBe(children);
+    // Fork balancing spread the children from the forker's CPU over the machine.
+    const used = new Set(k.sched.tasks.filter((t) => t.comm.startsWith("f")).map((t) => t.cpu));
     expect(used.size).toBe(cpus);
   });
 });
