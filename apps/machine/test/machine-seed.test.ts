@@ -131,6 +131,24 @@ describe("ksoftirqd/1's stop at CPU_DEAD (softirq's cpu_callback)", () => {
   });
 });
 
+describe("the CPU notifier chain's order", () => {
+  // Priority first (migration_call 10), then registration order among the
+  // zeros: init_timers and hrtimers_init in start_kernel, spawn_ksoftirqd
+  // (early initcall), update_runtime in sched_init_smp, then do_basic_setup's
+  // init_workqueues before cpuset_init_smp.
+  it.each([
+    ["2.6.34", ["kernel.migration_thread_stop=CPU_POST_DEAD"]],
+    ["2.6.35", ["kernel.version=2.6.35"]],
+  ])("%s: CPU_DOWN_PREPARE calls the built-in notifiers in registration order", (version, sets) => {
+    const r = run_scenario(load_scenario("seed-hang", { sets }).spec);
+    const down = r.hotplug.find((op) => op.op === "cpu_down")!;
+    const names = down.notifications.filter((n) => n.event === "CPU_DOWN_PREPARE").map((n) => n.notifier);
+    const zeros = ["timer_cpu_notify", "hrtimer_cpu_notify", "cpu_callback", "update_runtime"];
+    if (version === "2.6.34") expect(names).toEqual(["migration_call", ...zeros, "workqueue_cpu_callback", "cpuset_track_online_cpus"]);
+    else expect(names.slice(-5)).toEqual([...zeros, "cpuset_track_online_cpus"]);
+  });
+});
+
 describe("the fixes", () => {
   it.each([
     ["seed-fix-post-dead", []],

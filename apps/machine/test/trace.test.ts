@@ -94,7 +94,7 @@ describe("Perfetto trace of seed-hang", () => {
     const hp = tid_named("hotplug");
     // Four notifiers (migration_call, timer_cpu_notify, hrtimer_cpu_notify,
     // cpu_callback) at each of cpu_up(1)'s three events at boot; seven (those,
-    // update_runtime, cpuset_track_online_cpus, workqueue_cpu_callback) at
+    // update_runtime, workqueue_cpu_callback, cpuset_track_online_cpus) at
     // DOWN_PREPARE and DYING; none returns at DEAD before the hang.
     expect(evs.filter((e) => e.ph === "i" && e.tid === hp && e.args?.["notifier"] !== undefined)).toHaveLength(26);
     expect(evs.find((e) => e.ph === "i" && e.name === "CPU_DYING hrtimer_cpu_notify")).toMatchObject({ ts: 4_000_000, args: { ret: "NOTIFY_OK", target_cpu: 1 } });

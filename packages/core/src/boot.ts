@@ -57,6 +57,13 @@ export interface Initcall {
   readonly level: InitLevel;
   /** Initcalls (by name) that must run first; at an earlier level they already have. */
   readonly after?: readonly string[];
+  /**
+   * Initcalls that run first when the machine has them, and are no error
+   * when it has not: two calls made in a fixed order by one kernel function
+   * (do_basic_setup's init_workqueues, then cpuset_init_smp) but declared by
+   * different subsystems, either of which a machine may leave out.
+   */
+  readonly after_if_present?: readonly string[];
   /** A plain call before "early"; from "early" on it may be a generator that blocks. */
   readonly fn: () => void | KernelCall<unknown>;
 }
@@ -178,7 +185,9 @@ export function order_initcalls(subsystems: readonly Subsystem[]): Initcall[] {
     const pending = all.filter((c) => level_of.get(c.name) === lvl);
     const done = new Set<string>();
     while (pending.length > 0) {
-      const i = pending.findIndex((c) => (c.after ?? []).every((a) => ready(a, c, lvl, level_of, done)));
+      const i = pending.findIndex(
+        (c) => (c.after ?? []).every((a) => ready(a, c, lvl, level_of, done)) && (c.after_if_present ?? []).every((a) => !level_of.has(a) || ready(a, c, lvl, level_of, done)),
+      );
       if (i < 0) throw new AssemblyError(`initcalls ${pending.map((c) => c.name).join(", ")} wait for each other`);
       const [c] = pending.splice(i, 1);
       done.add(c!.name);

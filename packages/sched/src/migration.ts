@@ -211,9 +211,10 @@ export function sched_init_smp(s: Scheduler): void {
 }
 
 /**
- * cpuset_init_smp() (from do_basic_setup(), after sched_init_smp):
- * hotcpu_notifier(cpuset_track_online_cpus, 0), so it runs after
- * update_runtime among the priority-0 notifiers.
+ * cpuset_init_smp() (from do_basic_setup(), after sched_init_smp and
+ * init_workqueues): hotcpu_notifier(cpuset_track_online_cpus, 0), so it
+ * runs after update_runtime and workqueue_cpu_callback among the
+ * priority-0 notifiers.
  */
 export function cpuset_init_smp(s: Scheduler): void {
   s.k.hotplug.register_cpu_notifier(cpuset_track_online_cpus_notifier(s));

@@ -72,6 +72,6 @@ function sched_initcalls(s: Scheduler, migration_init_fn: () => KernelCall, boot
     },
     { name: "migration_init", level: "early", fn: migration_init_fn },
     { name: "sched_init_smp", level: "smp", after: ["smp_init"], fn: () => sched_init_smp(s) },
-    { name: "cpuset_init_smp", level: "smp", after: ["sched_init_smp"], fn: () => cpuset_init_smp(s) },
+    { name: "cpuset_init_smp", level: "smp", after: ["sched_init_smp"], after_if_present: ["init_workqueues"], fn: () => cpuset_init_smp(s) },
   ];
 }
