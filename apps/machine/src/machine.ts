@@ -261,6 +261,8 @@ export class Machine {
     if (timeout <= 0) return;
     const k = this.k;
     const now = k.engine.now;
+    // No task can have been blocked that long yet: skip the walk.
+    if (now <= 2 * timeout) return;
     for (const p of k.sched.for_each_process()) {
       if (p.state !== "D" || now - p.blocked_since <= 2 * timeout) continue;
       const chain = k.waitfor.follow({ kind: "task", task: p });

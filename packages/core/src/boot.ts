@@ -175,6 +175,22 @@ export function assemble_kernel(opts: AssemblyOptions): Assembly {
  */
 export function order_initcalls(subsystems: readonly Subsystem[]): Initcall[] {
   const all = subsystems.flatMap((s) => s.initcalls);
+  // Every machine of a kernel version declares the same initcalls: reuse
+  // the order found for the same names, levels and dependencies.
+  const key = all.map((c) => `${c.name}@${c.level}<${(c.after ?? []).join(",")}`).join(";");
+  const known = initcall_orders.get(key);
+  if (known) return known.map((i) => all[i]!);
+  const out = solve_initcall_order(all);
+  if (initcall_orders.size >= INITCALL_ORDERS_MAX) initcall_orders.clear();
+  initcall_orders.set(key, out.map((c) => all.indexOf(c)));
+  return out;
+}
+
+/** Boot orders already solved (positions into the declared list), by their declarations; bounded. */
+const initcall_orders = new Map<string, readonly number[]>();
+const INITCALL_ORDERS_MAX = 64;
+
+function solve_initcall_order(all: readonly Initcall[]): Initcall[] {
   const level_of = new Map<string, number>();
   for (const c of all) {
     if (level_of.has(c.name)) throw new AssemblyError(`initcall ${c.name} is declared twice`);

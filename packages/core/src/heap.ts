@@ -50,6 +50,15 @@ export class EventQueue {
   due_at(time: Nanoseconds, out: SimEvent[]): void {
     out.length = 0;
     const h = this.heap;
+    // Most instants have one event: neither child of the top shares its
+    // time (a later event is never a parent of an earlier one).
+    const l = h[1];
+    const r = h[2];
+    if ((l === undefined || l.time !== time) && (r === undefined || r.time !== time)) {
+      const top = h[0];
+      if (top !== undefined && top.time === time) out.push(top);
+      return;
+    }
     const stack = [0];
     while (stack.length > 0) {
       const i = stack.pop()!;

@@ -64,6 +64,29 @@ describe("EventQueue", () => {
     );
   });
 
+  it("due_at gives every event due at the top's time, in sequence order, and only those", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 60 }), (times) => {
+        const q = new EventQueue();
+        times.forEach((t, i) => {
+          const ev = new SimEvent(`e${i}`, () => {});
+          ev.time = t;
+          ev.seq = i;
+          q.push(ev);
+        });
+        const out: SimEvent[] = [new SimEvent("stale", () => {})];
+        // Drain instant by instant: each due set is exactly the events of that time.
+        while (q.size > 0) {
+          const top = q.peek()!.time;
+          q.due_at(top, out);
+          const want = times.flatMap((t, i) => (t === top ? [i] : []));
+          expect(out.map((ev) => ev.seq)).toEqual(want);
+          for (const ev of out) q.remove(ev);
+        }
+      }),
+    );
+  });
+
   it("stops at `until` with the clock there, and refuses to schedule in the past", () => {
     const e = new Engine();
     e.schedule(new SimEvent("late", () => {}), 500);
