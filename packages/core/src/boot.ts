@@ -177,7 +177,7 @@ export function order_initcalls(subsystems: readonly Subsystem[]): Initcall[] {
   const all = subsystems.flatMap((s) => s.initcalls);
   // Every machine of a kernel version declares the same initcalls: reuse
   // the order found for the same names, levels and dependencies.
-  const key = all.map((c) => `${c.name}@${c.level}<${(c.after ?? []).join(",")}`).join(";");
+  const key = all.map((c) => `${c.name}@${c.level}<${(c.after ?? []).join(",")}<?${(c.after_if_present ?? []).join(",")}`).join(";");
   const known = initcall_orders.get(key);
   if (known) return known.map((i) => all[i]!);
   const out = solve_initcall_order(all);

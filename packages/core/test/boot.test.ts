@@ -18,6 +18,16 @@ describe("order_initcalls", () => {
     expect(swapped.map((c) => c.name)).toEqual(["y", "x"]);
   });
 
+  it("after_if_present orders after an initcall the machine has, and ignores one it has not", () => {
+    const cpuset: Initcall = { name: "cpuset_init_smp", level: "core", after_if_present: ["init_workqueues"], fn: () => {} };
+    const both = order_initcalls([subsystem("sched", [cpuset]), subsystem("wq", [call("init_workqueues")])]);
+    expect(both.map((c) => c.name)).toEqual(["init_workqueues", "cpuset_init_smp"]);
+    // The same names without the soft dependency keep subsystem order: the cache must tell them apart.
+    const plain = order_initcalls([subsystem("sched", [call("cpuset_init_smp")]), subsystem("wq", [call("init_workqueues")])]);
+    expect(plain.map((c) => c.name)).toEqual(["cpuset_init_smp", "init_workqueues"]);
+    expect(order_initcalls([subsystem("sched", [cpuset])]).map((c) => c.name)).toEqual(["cpuset_init_smp"]);
+  });
+
   it("refuses initcalls that wait for each other, every time", () => {
     const cyclic = () => order_initcalls([subsystem("s", [call("x", ["y"]), call("y", ["x"])])]);
     expect(cyclic).toThrow(AssemblyError);
