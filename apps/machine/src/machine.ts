@@ -306,7 +306,6 @@ export class Machine {
     return "ok";
   }
 
-  /** The wait-for cycle of the first hung task that has one. */
   /** The first hung task's wait-for cycle; else the longest chain of waits from a hung task. */
   private cycle(): { cycle: CycleEdge[]; chain?: CycleEdge[] } {
     let longest: WaitEdge[] = [];
