@@ -17,6 +17,7 @@ import {
   WaitQueueHead,
   type KernelCall,
   type TaskStruct,
+  type Waitable,
   type WaitEdge,
 } from "@ksim/core";
 
@@ -86,16 +87,26 @@ export function user_mutex_unlock(m: UserMutex): void {
   mutex_unlock(m);
 }
 
-/** pthread_cond_wait(): drop the mutex, sleep until signalled, take the mutex again. */
-export function* user_cond_wait(c: UserCond, m: UserMutex): KernelCall {
+/** futex_wait(): sleep on `waiters` (for `on`) until a waker takes the caller off the list. */
+function* futex_wait(on: Waitable, waiters: TaskStruct[]): KernelCall {
   const p = current();
-  user_mutex_unlock(m);
-  block_on(p, c, c.waiters, "S", FUTEX_WCHAN);
-  while (c.waiters.includes(p)) {
+  block_on(p, on, waiters, "S", FUTEX_WCHAN);
+  while (waiters.includes(p)) {
     p.state = "S";
     yield SCHEDULE;
   }
-  unblock(p, c.waiters);
+  unblock(p, waiters);
+}
+
+/** futex_wake() of every waiter, longest first. */
+function futex_wake_all(waiters: TaskStruct[]): void {
+  for (const p of waiters.splice(0)) p.waker.wake_up_process(p);
+}
+
+/** pthread_cond_wait(): drop the mutex, sleep until signalled, take the mutex again. */
+export function* user_cond_wait(c: UserCond, m: UserMutex): KernelCall {
+  user_mutex_unlock(m);
+  yield* futex_wait(c, c.waiters);
   yield* user_mutex_lock(m);
 }
 
@@ -107,7 +118,7 @@ export function user_cond_signal(c: UserCond): void {
 
 /** pthread_cond_broadcast(): every waiter. */
 export function user_cond_broadcast(c: UserCond): void {
-  for (const p of c.waiters.splice(0)) p.waker.wake_up_process(p);
+  futex_wake_all(c.waiters);
 }
 
 /** A POSIX semaphore (sem_post / sem_wait), initial count 0. */
@@ -191,16 +202,7 @@ export class PthreadBarrier {
 }
 
 export function* pthread_barrier_wait(b: PthreadBarrier): KernelCall {
-  const p = current();
   b.left--;
-  if (b.left <= 0) {
-    for (const w of b.waiters.splice(0)) w.waker.wake_up_process(w);
-    return;
-  }
-  block_on(p, b, b.waiters, "S", FUTEX_WCHAN);
-  while (b.waiters.includes(p)) {
-    p.state = "S";
-    yield SCHEDULE;
-  }
-  unblock(p, b.waiters);
+  if (b.left <= 0) futex_wake_all(b.waiters);
+  else yield* futex_wait(b, b.waiters);
 }
