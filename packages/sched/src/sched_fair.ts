@@ -381,8 +381,8 @@ export class FairSchedClass implements SchedClass {
   private find_idlest_cpu(group: CpuMask, p: TaskStruct, this_cpu: number): number {
     let min_load = Number.POSITIVE_INFINITY;
     let idlest = -1;
-    for (let i = group.first(); i >= 0; i = group.next(i + 1)) {
-      if (!p.cpus_allowed.test_cpu(i)) continue;
+    // for_each_cpu_and(i, sched_group_cpus(group), &p->cpus_allowed)
+    for (let i = group.next_and(p.cpus_allowed); i >= 0; i = group.next_and(p.cpus_allowed, i + 1)) {
       const load = this.weighted_cpuload(i);
       if (load < min_load || (load === min_load && i === this_cpu)) {
         min_load = load;

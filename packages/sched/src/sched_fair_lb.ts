@@ -160,10 +160,10 @@ function next_in(a: CpuMask, b: CpuMask, c: CpuMask, d: CpuMask, e: CpuMask, fro
   return -1;
 }
 
-/** The first CPU of a ∩ b ∩ c minus d in the walk's order from this_cpu's group (this_cpu itself left out), or -1. */
-function next_in_walk(a: CpuMask, b: CpuMask, c: CpuMask, d: CpuMask, this_cpu: number): number {
-  const i = next_in(a, b, c, c, d, this_cpu + 1, NR_CPUS);
-  return i >= 0 ? i : next_in(a, b, c, c, d, 0, this_cpu);
+/** The first CPU of a ∩ b ∩ c ∩ d minus e in the walk's order from this_cpu's group (this_cpu itself left out), or -1. */
+function next_in_walk(a: CpuMask, b: CpuMask, c: CpuMask, d: CpuMask, e: CpuMask, this_cpu: number): number {
+  const i = next_in(a, b, c, d, e, this_cpu + 1, NR_CPUS);
+  return i >= 0 ? i : next_in(a, b, c, d, e, 0, this_cpu);
 }
 
 /**
@@ -177,13 +177,13 @@ function next_in_walk(a: CpuMask, b: CpuMask, c: CpuMask, d: CpuMask, this_cpu: 
  */
 export function find_idlest_group_indexed(env: LbEnv, sd: SchedDomain, allowed: CpuMask, this_cpu: number): CpuMask | null {
   const x = env.index;
-  let idlest = next_in_walk(sd.span, allowed, sd.span, x.fair, this_cpu);
+  let idlest = next_in_walk(sd.span, allowed, allowed, allowed, x.fair, this_cpu);
   let min_load = 0;
   for (let k = x.loads_desc.length - 1; idlest < 0 && k >= 0; k--) {
     const w = x.loads_desc[k]!;
     const b = x.by_load.get(w)!;
     if (b.n === 0) continue;
-    idlest = next_in_walk(b.cpus, sd.span, allowed, NO_CPUS, this_cpu);
+    idlest = next_in_walk(b.cpus, sd.span, allowed, allowed, NO_CPUS, this_cpu);
     min_load = w;
   }
   if (idlest < 0) return null;
@@ -495,8 +495,7 @@ function find_busiest_indexed(env: LbEnv, sd: SchedDomain, this_cpu: number, idl
     const b = x.by_load.get(w)!;
     if (b.n === 0) continue;
     const m = b.cpus;
-    let i = next_in(m, x.overloaded, sd.span, cpus, unsettled, this_cpu + 1, NR_CPUS);
-    if (i < 0) i = next_in(m, x.overloaded, sd.span, cpus, unsettled, 0, this_cpu);
+    const i = next_in_walk(m, x.overloaded, sd.span, cpus, unsettled, this_cpu);
     if (i < 0) continue;
     const p = walk_pos(i, this_cpu);
     if (w > max_load || p < pos) {
