@@ -12,6 +12,14 @@ import { Machine, type MachineOptions } from "../src/machine.js";
 
 const run = (raw: unknown): RunResult => run_scenario(parse_scenario(raw, "test.yaml"));
 const nodes = (r: RunResult) => r.hang?.cycle.map((e) => e.node) ?? [];
+/** The seed's cycle after its first node: migration/N runnable on throttled CPU 0, the timer stranded on a dead CPU. */
+const seed_cycle_tail = (migration_cpu: number): unknown[] => [
+  expect.stringMatching(new RegExp(`^task migration/${migration_cpu}/`)),
+  "cpu 0",
+  "rt_rq 0",
+  "hrtimer sched_rt_period_timer",
+  "notifier hrtimer_cpu_notify (CPU_DEAD)",
+];
 const all_ops_complete = (r: RunResult) => r.hotplug.every((op) => op.result === "ok" && op.end_ns !== null);
 
 /** seed-hang's machine, parameterised: `timer_cpu` starts RT work first, `hog_cpu` is the caller's CPU. */
@@ -179,13 +187,7 @@ describe("other machines hang or not as the kernel would", () => {
     }
     const r = run(m);
     expect(r.outcome).toBe("hang");
-    expect(nodes(r).slice(1)).toEqual([
-      expect.stringMatching(/^task migration\/2\//),
-      "cpu 0",
-      "rt_rq 0",
-      "hrtimer sched_rt_period_timer",
-      "notifier hrtimer_cpu_notify (CPU_DEAD)",
-    ]);
+    expect(nodes(r).slice(1)).toEqual(seed_cycle_tail(2));
   });
 
   // 16 CPUs, a hog on each, the period timer started on CPU 9, cpu_down(9)
@@ -194,33 +196,23 @@ describe("other machines hang or not as the kernel would", () => {
   // notifier of migration_call's priority 10 was registered before it
   // (hrtimers_init runs before the early initcalls) and so runs first.
   describe("16 CPUs loaded with RT work, timer on CPU 9, CPU 9 taken down from CPU 4", () => {
-    const sixteen = () => {
-      const m = machine({ cpus: 16, timer_cpu: 9, down: 9, on: 4, duration: "5m" });
+    const sixteen = (kernel: object) => {
+      const m = machine({ cpus: 16, timer_cpu: 9, down: 9, on: 4, duration: "5m", kernel });
       for (let cpu = 0; cpu < 16; cpu++) {
         if (cpu !== 9 && cpu !== 4) m.tasks.push({ comm: `rt-${cpu}`, policy: "FIFO", priority: 50, cpus: [cpu], start: "1300ms", behavior: { busy: true } });
       }
       return m;
     };
     it.each([[0], [9]])("hrtimer_cpu_notify at %i: the seed's hang, with migration/9 waiting on CPU 0", (prio) => {
-      const m = sixteen();
-      m.kernel = { ...m.kernel, notifier_priority: { hrtimer_cpu_notify: prio } } as never;
-      const r = run(m);
+      const r = run(sixteen({ notifier_priority: { hrtimer_cpu_notify: prio } }));
       expect(r.outcome).toBe("hang");
-      expect(nodes(r).slice(1)).toEqual([
-        expect.stringMatching(/^task migration\/9\//),
-        "cpu 0",
-        "rt_rq 0",
-        "hrtimer sched_rt_period_timer",
-        "notifier hrtimer_cpu_notify (CPU_DEAD)",
-      ]);
+      expect(nodes(r).slice(1)).toEqual(seed_cycle_tail(9));
     });
     it.each([
       ["hrtimer_cpu_notify at 10", { notifier_priority: { hrtimer_cpu_notify: 10 } }],
       ["CPU_POST_DEAD", { migration_thread_stop: "CPU_POST_DEAD" }],
     ])("%s: no hang, and the dead CPU's timer moved", (_name, kernel) => {
-      const m = sixteen();
-      m.kernel = { ...m.kernel, ...kernel };
-      const r = run(m);
+      const r = run(sixteen(kernel));
       expect(r.outcome).toBe("ok");
       expect(all_ops_complete(r)).toBe(true);
       expect(r.stats.timer_migrations).toBeGreaterThan(0);
