@@ -9,7 +9,6 @@ export type { LoadOptions, LoadedScenario, BuiltinScenario } from "./load.js";
 export {
   ScenarioError,
   parse_scenario,
-  scenario_schema,
   scenario_json_schema,
   one_line,
   MAX_CPUS,
@@ -17,6 +16,7 @@ export {
   MAX_SCRIPT_OPS,
   MAX_DIMENSION_VALUES,
 } from "./schema.js";
+export { scenario_schema } from "./scenario_schema.js";
 export { BUILTIN_NOTIFIERS, KERNEL_VERSIONS } from "./types.js";
 export type {
   Outcome,

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isDeepStrictEqual } from "node:util";
 import YAML, { isCollection } from "yaml";
 import { is_rt_app_document, min_cpus, parse_json, parse_rt_app, RtAppError, validate_rt_app, type RtAppWorkload } from "@ksim/rt-app";
 import { ScenarioError, describe_value, format_path, one_line, parse_scenario } from "./schema.js";
@@ -73,7 +74,16 @@ export function builtin_scenarios(): BuiltinScenario[] {
  * a bare word that is not a built-in is tried as a file.
  */
 export function load_scenario(ref: string, opts: LoadOptions = {}): LoadedScenario {
-  const { source, text, is_json, default_name } = read_source(ref);
+  const src = read_source(ref);
+  if (src.builtin && (opts.sets ?? []).length === 0 && opts.seed === undefined && opts.duration === undefined) {
+    const parsed = parsed_builtin(src.source, src.text);
+    if (parsed !== null) return parsed;
+  }
+  return parse_source(src, opts);
+}
+
+/** The scenario read from its text: the document, the overrides, the schema. */
+function parse_source({ source, text, is_json, default_name }: Source, opts: LoadOptions): LoadedScenario {
   const bare = is_json ? bare_rt_app(source, text, default_name) : null;
   const doc = bare ? bare.raw : parse_document(source, text, is_json);
   if (doc === null || doc === undefined) {
@@ -124,6 +134,47 @@ function with_overrides(source: string, raw: Record<string, unknown>, opts: Load
     if (!by) throw e;
     throw new ScenarioError(e.source, e.path, `${e.detail} (from ${by.what})`);
   }
+}
+
+// ---- built-in scenarios, parsed at build time --------------------------------------
+
+/**
+ * The built-in scenarios as the loader makes them, written by the package's
+ * build beside dist/: a cold `ksim run seed-hang` then parses no YAML and
+ * builds no schema. One level above both src/ and dist/, like BUILTIN_DIR.
+ */
+export const PARSED_BUILTINS = new URL("../dist/builtins.json", import.meta.url);
+
+interface ParsedBuiltin {
+  /** The YAML it was parsed from: an edited file is parsed again, never served stale. */
+  text: string;
+  raw: unknown;
+  spec: ScenarioSpec;
+}
+
+/** Every built-in scenario parsed from its YAML, for PARSED_BUILTINS; one that JSON cannot carry exactly is left out. */
+export function parse_builtins(): Record<string, ParsedBuiltin> {
+  const out: Record<string, ParsedBuiltin> = {};
+  for (const name of builtin_names()) {
+    const src = read_source(name);
+    const { raw, spec } = parse_source(src, {});
+    const entry = { text: src.text, raw, spec };
+    if (isDeepStrictEqual(JSON.parse(JSON.stringify(entry)), entry)) out[name] = entry;
+  }
+  return out;
+}
+
+/** The built-in `name` from `file` when it was parsed from this very `text`; null otherwise. */
+export function parsed_builtin(name: string, text: string, file: URL | string = PARSED_BUILTINS): LoadedScenario | null {
+  let all: Record<string, ParsedBuiltin | undefined>;
+  try {
+    all = JSON.parse(readFileSync(file, "utf8")) as Record<string, ParsedBuiltin | undefined>;
+  } catch {
+    return null;
+  }
+  const entry = Object.hasOwn(all, name) ? all[name] : undefined;
+  if (entry === undefined || entry.text !== text) return null;
+  return { spec: entry.spec, raw: entry.raw, source: name };
 }
 
 // ---- rt-app files ------------------------------------------------------------------
@@ -202,6 +253,8 @@ interface Source {
   text: string;
   is_json: boolean;
   default_name: string;
+  /** A built-in scenario's file. */
+  builtin: boolean;
 }
 
 function read_source(ref: string): Source {
@@ -211,7 +264,7 @@ function read_source(ref: string): Source {
     const names = builtin_names();
     if (names.includes(ref)) {
       const url = new URL(`${ref}.yaml`, BUILTIN_DIR);
-      return { source: ref, text: read_text(ref, fileURLToPath(url)), is_json: false, default_name: ref };
+      return { source: ref, text: read_text(ref, fileURLToPath(url)), is_json: false, default_name: ref, builtin: true };
     }
     if (!exists(ref)) {
       throw new ScenarioError(
@@ -222,7 +275,7 @@ function read_source(ref: string): Source {
     }
   }
   const ext = extname(ref).toLowerCase();
-  return { source: ref, text: read_text(ref, ref), is_json: ext === ".json", default_name: basename(ref, extname(ref)) };
+  return { source: ref, text: read_text(ref, ref), is_json: ext === ".json", default_name: basename(ref, extname(ref)), builtin: false };
 }
 
 function exists(path: string): boolean {

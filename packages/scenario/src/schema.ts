@@ -221,7 +221,8 @@ export const CPU_EVENT_NAMES: readonly string[] = [
   CPU_STARTING,
 ].flatMap((ev) => [cpu_event_name(ev), cpu_event_name(ev | CPU_TASKS_FROZEN)]);
 
-const notifier_action = z
+const notifier_action = () =>
+  z
   .union([one_of(["ok", "bad"]), strict({ block: duration() }), strict({ errno: one_of(errno_names() as [string, ...string[]]) })], {
     error: (iss) => `expected ok, bad, { block: <duration> } or { errno: <EBUSY, EINVAL, ...> }, got ${describe_value(iss.input)}`,
   })
@@ -231,7 +232,8 @@ const notifier_action = z
     return { kind: "errno", errno: errno_from_name(a.errno) ?? 0 };
   });
 
-const kernel = strict({
+const kernel = () =>
+  strict({
   version: one_of(KERNEL_VERSIONS)
     .default("2.6.34")
     .meta({ description: 'The kernel the machine is assembled from: "2.6.34" (migration threads, kstop) or "2.6.35" (cpu_stop).' }),
@@ -316,11 +318,12 @@ const MIGRATION_THREAD_STOP: Readonly<Record<KernelVersion, MigrationThreadStop>
   "2.6.35": "CPU_POST_DEAD",
 };
 
-const extra_notifier = strict({
+const extra_notifier = () =>
+  strict({
   name: text(1, 64).meta({ description: "The callback's name, as reports show it." }),
   priority: int_in(INT_MIN, INT_MAX, "an integer priority").default(0),
   actions: z
-    .partialRecord(z.enum(CPU_EVENT_NAMES as [string, ...string[]]), notifier_action, {
+    .partialRecord(z.enum(CPU_EVENT_NAMES as [string, ...string[]]), notifier_action(), {
       error: (iss) =>
         iss.code !== "invalid_type"
           ? "unknown CPU event (expected a name such as CPU_DOWN_PREPARE, CPU_DEAD, CPU_POST_DEAD)"
@@ -329,7 +332,8 @@ const extra_notifier = strict({
     .default({}),
 });
 
-const behavior = strict({
+const behavior = () =>
+  strict({
   busy: z.literal(true, { error: (iss) => `expected true, got ${describe_value(iss.input)}` }).optional(),
   // At least 1us: a workload that runs or sleeps for nanoseconds would make
   // the simulation dense without modelling anything a tick-based kernel does.
@@ -355,7 +359,8 @@ const behavior = strict({
   .prefault({ busy: true })
   .meta({ description: "Exactly one of busy, cycle, periodic.", minProperties: 1, maxProperties: 1 });
 
-const task = strict({
+const task = () =>
+  strict({
   comm: text(1, TASK_COMM_LEN - 1)
     .optional()
     .meta({ description: "The task's name (at most 15 characters, like TASK_COMM_LEN); default task<index>." }),
@@ -372,7 +377,7 @@ const task = strict({
     }),
   cpus: cpu_list("cpus").nullable().default(null).meta({ description: "Affinity; default every CPU. The task starts on the first one." }),
   start: duration().prefault("0s"),
-  behavior,
+  behavior: behavior(),
   jitter: z
     .number({ error: (iss) => `expected 0..1, got ${describe_value(iss.input)}` })
     .min(0, { error: (iss) => `expected 0..1, got ${describe_value(iss.input)}` })
@@ -392,7 +397,8 @@ const task = strict({
   }
 });
 
-const script_op = strict({
+const script_op = () =>
+  strict({
   at: duration().prefault("0s"),
   cpu_down: cpu_number().optional(),
   cpu_up: cpu_number().optional(),
@@ -411,7 +417,8 @@ const script_op = strict({
   oneOf: [{ required: ["cpu_down"] }, { required: ["cpu_up"] }],
 });
 
-const stress = strict({
+const stress = () =>
+  strict({
   hotplug: strict({
     interval: z
       .tuple([duration(), duration()], {
@@ -434,11 +441,13 @@ const stress = strict({
 export const MAX_DIMENSION_VALUES = 100_000;
 
 /** `--set` paths: field names and indexes (`script[0].at`, `kernel.notifier_priority.hrtimer_cpu_notify`). */
-const set_path = text(1, 200).regex(/^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\.\d+|\[\d+\])*$/, {
+const set_path = () =>
+  text(1, 200).regex(/^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\.\d+|\[\d+\])*$/, {
   error: "expected a field path such as script[0].at or kernel.notifier_priority.hrtimer_cpu_notify",
 });
 
-const explore_value = z.union([z.number(), text(0, 200), z.boolean()], {
+const explore_value = () =>
+  z.union([z.number(), text(0, 200), z.boolean()], {
   error: (iss) => `expected a number, a string or true/false, got ${describe_value(iss.input)}`,
 });
 
@@ -447,7 +456,8 @@ function sweep_bound(text_or_number: number | string, kind: ExploreSweep["kind"]
 }
 
 /** `{ from: 2.9s, to: 4.1s, step: 10ms }` or `{ from: -5, to: 20, step: 1 }`. */
-const sweep_range = strict({
+const sweep_range = () =>
+  strict({
   from: z.union([z.number(), z.string()]),
   to: z.union([z.number(), z.string()]),
   step: z.union([z.number(), z.string()]),
@@ -476,20 +486,22 @@ const sweep_range = strict({
   return { kind, from, to, step };
 });
 
-const explore_section = strict({
+const explore_section = () =>
+  strict({
   vary: z
-    .record(set_path, z.array(explore_value).min(1, { error: "expected at least one value" }).max(MAX_DIMENSION_VALUES))
+    .record(set_path(), z.array(explore_value()).min(1, { error: "expected at least one value" }).max(MAX_DIMENSION_VALUES))
     .default({})
     .meta({ description: "Field path -> the values it takes (any path --set accepts)." }),
   sweep: z
-    .record(set_path, sweep_range)
+    .record(set_path(), sweep_range())
     .default({})
     .meta({ description: "Field path -> { from, to, step }: numbers, or durations (\"2.9s\", \"10ms\")." }),
   ties: z.boolean({ error: (iss) => `expected true or false, got ${describe_value(iss.input)}` }).default(false),
 });
 
 /** `"3s: resched/0"`: at that instant, that event fired first among those due. */
-const tie_choice = text(3, 300).transform((t, ctx): TieChoice => {
+const tie_choice = () =>
+  text(3, 300).transform((t, ctx): TieChoice => {
   const m = /^([^:\s]+):\s+(.+)$/.exec(t);
   let at_ns = Number.NaN;
   try {
@@ -508,28 +520,29 @@ const tie_choice = text(3, 300).transform((t, ctx): TieChoice => {
 export const MAX_RT_APP_FILES = 64;
 
 /** The scenario file format (CONTRACT.md §1), before cross-field checks. */
-const scenario_fields = strict({
+const scenario_fields = () =>
+  strict({
   name: text(1, 100).default("scenario"),
   description: text(0, MAX_TEXT).default(""),
   seed: int_in(0, Number.MAX_SAFE_INTEGER, `an integer 0..${Number.MAX_SAFE_INTEGER}`).default(1),
   duration: duration(1).prefault("10m").meta({ description: "Simulated time limit; a run stops early at its first hang or bug." }),
-  kernel,
+  kernel: kernel(),
   notifiers: z
-    .array(extra_notifier, { error: (iss) => `expected a list, got ${describe_value(iss.input)}` })
+    .array(extra_notifier(), { error: (iss) => `expected a list, got ${describe_value(iss.input)}` })
     .max(MAX_NOTIFIERS, { error: `expected at most ${MAX_NOTIFIERS} notifiers` })
     .default([])
     .meta({ description: "Extra callbacks on the cpu notifier chain." }),
   tasks: z
-    .array(task, { error: (iss) => `expected a list, got ${describe_value(iss.input)}` })
+    .array(task(), { error: (iss) => `expected a list, got ${describe_value(iss.input)}` })
     .max(MAX_TASKS, { error: (iss) => `expected at most ${MAX_TASKS} tasks, got ${describe_value(iss.input)}` })
     .default([])
     .meta({ description: "The workload; pids are given in creation order." }),
   script: z
-    .array(script_op, { error: (iss) => `expected a list, got ${describe_value(iss.input)}` })
+    .array(script_op(), { error: (iss) => `expected a list, got ${describe_value(iss.input)}` })
     .max(MAX_SCRIPT_OPS, { error: (iss) => `expected at most ${MAX_SCRIPT_OPS} entries, got ${describe_value(iss.input)}` })
     .default([])
     .meta({ description: "Timed hotplug operations, in order, done by the task cpuhp-stress." }),
-  stress: stress
+  stress: stress()
     .nullable()
     .default(null)
     .meta({ description: "Torture-style random hotplug by cpuhp-stress." }),
@@ -538,12 +551,12 @@ const scenario_fields = strict({
     .max(MAX_RT_APP_FILES, { error: `expected at most ${MAX_RT_APP_FILES} rt-app files` })
     .default([])
     .meta({ description: "rt-app files (paths relative to this file) whose threads join `tasks`." }),
-  explore: explore_section
+  explore: explore_section()
     .nullable()
     .default(null)
     .meta({ description: "The space `ksim explore` covers: vary, sweep, ties." }),
   tie_order: z
-    .array(tie_choice, { error: (iss) => `expected a list of "<time>: <event>", got ${describe_value(iss.input)}` })
+    .array(tie_choice(), { error: (iss) => `expected a list of "<time>: <event>", got ${describe_value(iss.input)}` })
     .max(MAX_SCRIPT_OPS)
     .default([])
     .meta({ description: "Tie choices recorded by `ksim explore` (a witness): at each of the run's first instants with several events due, the one that fired first." }),
@@ -553,7 +566,7 @@ const scenario_fields = strict({
     .meta({ description: "The outcome `ksim run` should see (exit status 0 when it does)." }),
 }, "a mapping (the scenario)");
 
-type ScenarioFields = z.output<typeof scenario_fields>;
+type ScenarioFields = z.output<ReturnType<typeof scenario_fields>>;
 
 /** The checks that need more than one field; they run only on well-formed input. */
 function cross_checks(s: ScenarioFields, issues: core.$ZodRawIssue[]): void {
@@ -617,7 +630,7 @@ function cross_checks(s: ScenarioFields, issues: core.$ZodRawIssue[]): void {
   }
 }
 
-function to_behavior(b: z.output<typeof behavior>): Behavior {
+function to_behavior(b: z.output<ReturnType<typeof behavior>>): Behavior {
   if (b.cycle) return { kind: "cycle", run_ns: b.cycle.run, sleep_ns: b.cycle.sleep };
   if (b.periodic) return { kind: "periodic", period_ns: b.periodic.period, run_ns: b.periodic.run };
   return { kind: "busy" };
@@ -676,15 +689,29 @@ function to_spec(s: ScenarioFields): ScenarioSpec {
 }
 
 /** The scenario format: file input in, ScenarioSpec out. */
-export const scenario_schema = scenario_fields
-  .check((ctx) => {
-    if (ctx.issues.length === 0) cross_checks(ctx.value, ctx.issues);
-  })
-  .transform(to_spec);
+function build_scenario_schema() {
+  return scenario_fields()
+    .check((ctx) => {
+      if (ctx.issues.length === 0) cross_checks(ctx.value, ctx.issues);
+    })
+    .transform(to_spec);
+}
+
+let built: ReturnType<typeof build_scenario_schema> | null = null;
+
+/**
+ * The scenario schema, built on first use: building it is a sizeable part of
+ * a cold start, and a built-in scenario read from its parsed form
+ * (load_scenario) never needs it.
+ */
+export function scenario_schema_lazy(): ReturnType<typeof build_scenario_schema> {
+  built ??= build_scenario_schema();
+  return built;
+}
 
 /** The JSON Schema of the file format (input side: durations are strings), for `ksim schema`. */
 export function scenario_json_schema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(scenario_fields, { io: "input", unrepresentable: "any" });
+  const schema = z.toJSONSchema(scenario_fields(), { io: "input", unrepresentable: "any" });
   return {
     $schema: schema.$schema,
     $id: "https://github.com/ksim/ksim/scenario.schema.json",
@@ -732,7 +759,7 @@ function locate(iss: core.$ZodIssue, prefix: readonly PropertyKey[]): Located {
 export function parse_scenario(raw: unknown, source: string): ScenarioSpec {
   let result;
   try {
-    result = scenario_schema.safeParse(raw, { reportInput: true });
+    result = scenario_schema_lazy().safeParse(raw, { reportInput: true });
   } catch (e) {
     // A stack overflow on absurdly nested input is bad input, not a crash.
     throw new ScenarioError(source, "", `cannot validate: ${e instanceof Error ? e.message : String(e)}`);

@@ -11,9 +11,11 @@ import {
   load_scenario,
   parse_scenario,
   scenario_json_schema,
+  scenario_schema,
   type LoadOptions,
   type ScenarioSpec,
 } from "../src/index.js";
+import { parse_builtins, parsed_builtin } from "../src/load.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ksim-scenario-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -432,6 +434,34 @@ describe("--set, --seed, --duration", () => {
 });
 
 describe("built-ins", () => {
+  it("read from their parsed form (the build's builtins.json) are the scenarios their YAML gives", () => {
+    const parsed = parse_builtins();
+    expect(Object.keys(parsed)).toEqual(builtin_names());
+    const cache = file("builtins.json", JSON.stringify(parsed));
+    for (const name of builtin_names()) {
+      const text = parsed[name]!.text;
+      // The same YAML under another path: read and validated the long way.
+      const slow = load_scenario(file(`${name}.yaml`, text));
+      const fast = parsed_builtin(name, text, cache);
+      expect(fast).toEqual({ spec: slow.spec, raw: slow.raw, source: name });
+    }
+  });
+
+  it("are parsed again when their YAML no longer matches the parsed form, or it is missing", () => {
+    const parsed = parse_builtins();
+    const cache = file("builtins.json", JSON.stringify(parsed));
+    const edited = parsed["seed-hang"]!.text.replace("seed: 1", "seed: 2");
+    expect(edited).not.toBe(parsed["seed-hang"]!.text);
+    expect(parsed_builtin("seed-hang", edited, cache)).toBeNull();
+    expect(parsed_builtin("seed-hang", parsed["seed-hang"]!.text, join(dir, "no-such.json"))).toBeNull();
+    expect(parsed_builtin("no-such-scenario", "x", cache)).toBeNull();
+  });
+
+  it("scenario_schema is the zod schema parse_scenario applies", () => {
+    const raw = { kernel: { cpus: 2 }, tasks: [{ policy: "FIFO", priority: 60, behavior: { busy: true } }] };
+    expect(scenario_schema.parse(raw)).toEqual(parse_scenario(raw, "x"));
+  });
+
   it("are the four of the contract, each with a description", () => {
     expect(builtin_names()).toEqual(["seed-fix-hrtimer-priority", "seed-fix-post-dead", "seed-hang", "seed-stress"]);
     for (const s of builtin_scenarios()) expect(s.description.length).toBeGreaterThan(20);
