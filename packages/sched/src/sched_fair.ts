@@ -61,7 +61,13 @@ export class FairSchedClass implements SchedClass {
   private readonly pullable: boolean[] = [];
   /** The weighted load of each pullable CPU (-1: not pullable), and how many CPUs have each. */
   private readonly pullable_load: number[] = [];
+  /**
+   * A count that drops to 0 stays as a key until zero_loads says to sweep:
+   * V8 reallocates a Map's table when a delete leaves it a quarter full, so a
+   * delete per dequeue would allocate on the hot path.
+   */
   private readonly pullable_loads = new Map<number, number>();
+  private zero_loads = 0;
   /** The largest key of pullable_loads, recomputed after a change (-1: stale). */
   private max_pullable = 0;
   /** CPUs whose tick is stopped (idle under NO_HZ). */
@@ -431,10 +437,14 @@ export class FairSchedClass implements SchedClass {
       const m = this.pullable_loads;
       if (old >= 0) {
         const n = m.get(old)! - 1;
-        if (n === 0) m.delete(old);
-        else m.set(old, n);
+        m.set(old, n);
+        if (n === 0 && ++this.zero_loads > 32 && this.zero_loads * 2 > m.size) this.sweep_zero_loads();
       }
-      if (load >= 0) m.set(load, (m.get(load) ?? 0) + 1);
+      if (load >= 0) {
+        const n = m.get(load) ?? 0;
+        if (n === 0 && m.has(load)) this.zero_loads--;
+        m.set(load, n + 1);
+      }
       this.pullable_load[cpu] = load;
       this.max_pullable = -1;
     }
@@ -444,12 +454,18 @@ export class FairSchedClass implements SchedClass {
     if (pullable && !this.ilb_ev.queued) this.arm_ilb();
   }
 
+  private sweep_zero_loads(): void {
+    const m = this.pullable_loads;
+    for (const [load, n] of m) if (n === 0) m.delete(load);
+    this.zero_loads = 0;
+  }
+
   /** The highest weighted load of a CPU an idle or busy CPU could pull from (0: none). */
   private max_pullable_load(): number {
     if (this.max_pullable < 0) {
       let max = 0;
-      this.pullable_loads.forEach((_n, load) => {
-        if (load > max) max = load;
+      this.pullable_loads.forEach((n, load) => {
+        if (n > 0 && load > max) max = load;
       });
       this.max_pullable = max;
     }
