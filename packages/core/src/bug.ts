@@ -26,6 +26,10 @@ export function BUG(message: string): never {
   throw new KernelBug(message, "BUG");
 }
 
+/**
+ * The message is built before the call, true or not: where it interpolates
+ * values, write `if (condition) BUG(...)` so that a hot path builds no string.
+ */
 export function BUG_ON(condition: boolean, message: string): void {
   if (condition) throw new KernelBug(message, "BUG");
 }

@@ -5,7 +5,7 @@
  * clear_local_APIC() inside __cpu_disable(), before the CPU_DYING chain;
  * start_secondary() unmasks it (setup_local_APIC) when the CPU boots again.
  */
-import { BUG_ON } from "./bug.js";
+import { BUG } from "./bug.js";
 
 /** A per-CPU clock event device: it stops arming a CPU whose interrupt is masked. */
 export interface LocalTimerDevice {
@@ -26,7 +26,7 @@ export class LocalTimerIrqs {
 
   is_masked(cpu: number): boolean {
     const m = this.masked[cpu];
-    BUG_ON(m === undefined, `local timer of CPU ${cpu}: no such CPU`);
+    if (m === undefined) BUG(`local timer of CPU ${cpu}: no such CPU`);
     return m === true;
   }
 

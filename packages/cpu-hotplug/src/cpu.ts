@@ -4,7 +4,6 @@
  */
 import {
   BUG,
-  BUG_ON,
   CPU_DEAD,
   CPU_DOWN_FAILED,
   CPU_DOWN_PREPARE,
@@ -268,7 +267,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     const h = this.cpu_hotplug;
     if (h.active_writer === p) return;
     yield* mutex_lock(h.lock, "put_online_cpus");
-    BUG_ON(h.refcount <= 0, `put_online_cpus by ${p.name} without get_online_cpus: refcount ${h.refcount}`);
+    if (h.refcount <= 0) BUG(`put_online_cpus by ${p.name} without get_online_cpus: refcount ${h.refcount}`);
     h.refcount--;
     const i = this.readers.indexOf(p);
     this.readers.splice(i >= 0 ? i : 0, 1);
@@ -367,7 +366,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
         BUG(`_cpu_down(${cpu}): a notifier returned NOTIFY_BAD at CPU_DOWN_FAILED`);
       }
     } else {
-      BUG_ON(this.cpu_online(cpu), `_cpu_down(${cpu}): CPU still online after take_cpu_down`);
+      if (this.cpu_online(cpu)) BUG(`_cpu_down(${cpu}): CPU still online after take_cpu_down`);
 
       // Wait for the dying CPU to switch to its idle task: yield(), plus a cpu_relax() worth of time.
       op.where = `waiting for CPU ${cpu} to run its idle task`;
@@ -430,7 +429,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
 
   /** take_cpu_down(): stop_machine runs it on the dying CPU with interrupts off. */
   private take_cpu_down(cpu: number, mod: number, op: HotplugOp): number {
-    BUG_ON(smp_processor_id() !== cpu, `take_cpu_down(${cpu}) runs on CPU ${smp_processor_id()}`);
+    if (smp_processor_id() !== cpu) BUG(`take_cpu_down(${cpu}) runs on CPU ${smp_processor_id()}`);
     const err = this.__cpu_disable(cpu);
     if (err < 0) return err;
     this.op_reached(op, CPU_DYING);
@@ -456,7 +455,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
 
   /** __cpu_die(): x86 polls (msleep(100), at most 10 times) for the CPU to report dead; ksim's is at once. */
   private __cpu_die(cpu: number): void {
-    BUG_ON(!this.k.sched.idle_cpu(cpu), `__cpu_die(${cpu}): the CPU is not idle`);
+    if (!this.k.sched.idle_cpu(cpu)) BUG(`__cpu_die(${cpu}): the CPU is not idle`);
   }
 
   /** check_for_tasks(): warn about runnable tasks that ran and are still on the dead CPU. */
@@ -506,7 +505,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     } else {
       ret = this.__cpu_up(cpu, op);
       if (ret === 0) {
-        BUG_ON(!this.cpu_online(cpu), `_cpu_up(${cpu}): CPU not online after __cpu_up`);
+        if (!this.cpu_online(cpu)) BUG(`_cpu_up(${cpu}): CPU not online after __cpu_up`);
         this.set_cpu_active(cpu, true);
         this.op_reached(op, CPU_ONLINE);
         yield* this.cpu_chain.raw_notifier_call_chain(CPU_ONLINE | mod, cpu);
@@ -605,7 +604,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
 
   /** The operation holds cpu_add_remove_lock and will send `events`. */
   private op_locked(op: HotplugOp, events: number[]): void {
-    BUG_ON(this.op !== null, `${op.rec.op}(${op.rec.cpu}) holds cpu_add_remove_lock while another operation is in progress`);
+    if (this.op !== null) BUG(`${op.rec.op}(${op.rec.cpu}) holds cpu_add_remove_lock while another operation is in progress`);
     this.op = op;
     op.pending = events;
     op.where = "about to begin";

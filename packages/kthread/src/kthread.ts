@@ -5,7 +5,6 @@
  */
 import {
   BUG,
-  BUG_ON,
   can_sleep,
   Completion,
   complete,
@@ -247,7 +246,7 @@ export class Kthreads implements KthreadOps {
 
   /** __kthread_bind() of 3.x: the state the thread must be in is a parameter. */
   private __kthread_bind(p: TaskStruct, cpu: number, state: TaskState): void {
-    BUG_ON(!(cpu >= 0 && cpu < this.k.sched.nr_cpu_ids), `kthread_bind(${p.name}, ${cpu}): no such CPU`);
+    if (!(cpu >= 0 && cpu < this.k.sched.nr_cpu_ids)) BUG(`kthread_bind(${p.name}, ${cpu}): no such CPU`);
     // wait_task_inactive(p, state): it must have done schedule() before we set_task_cpu.
     if (!this.k.sched.wait_task_inactive(p) || p.on_rq || p.state !== state) {
       WARN_ON(true, `kthread_bind(${p.name}, ${cpu}): the thread is not inactive (state ${p.state}${p.on_rq ? ", queued" : ""}${p.on_cpu ? ", running" : ""})`);

@@ -1,4 +1,4 @@
-import { BUG_ON, CpuMask, MAX_PRIO, MAX_RT_PRIO, type TaskStruct } from "@ksim/core";
+import { BUG, CpuMask, MAX_PRIO, MAX_RT_PRIO, type TaskStruct } from "@ksim/core";
 
 /** kernel/sched_cpupri.h of 2.6.34. */
 export const CPUPRI_INVALID = -1;
@@ -39,7 +39,7 @@ export class CpuPri {
    */
   cpupri_set(cpu: number, prio: number): void {
     const newpri = convert_prio(prio);
-    BUG_ON(newpri >= CPUPRI_NR_PRIORITIES, `cpupri_set(${cpu}, ${prio}): no such level`);
+    if (newpri >= CPUPRI_NR_PRIORITIES) BUG(`cpupri_set(${cpu}, ${prio}): no such level`);
     const oldpri = this.cpu_to_pri[cpu]!;
     if (newpri === oldpri) return;
     if (newpri !== CPUPRI_INVALID) {

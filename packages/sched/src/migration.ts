@@ -1,4 +1,5 @@
 import {
+  BUG,
   BUG_ON,
   CPU_DEAD,
   CPU_DEAD_FROZEN,
@@ -38,7 +39,7 @@ const MIGRATION_RT_PRIORITY = 99;
  */
 function* migration_thread(s: Scheduler, cpu: number): KernelCall<number> {
   const k = s.k;
-  BUG_ON(s.migration_thread[cpu] !== current(), `migration/${cpu} is not rq->migration_thread`);
+  if (s.migration_thread[cpu] !== current()) BUG(`migration/${cpu} is not rq->migration_thread`);
   current().state = "S";
   while (!k.kthread.kthread_should_stop()) {
     if (!k.hotplug.cpu_online(cpu)) break;
@@ -120,7 +121,7 @@ export function migration_notifier(s: Scheduler): NotifierBlock {
             // migrate_live_tasks(); it must run on this CPU to exit.
             yield* stop_migration_thread(s, cpu);
           }
-          BUG_ON(s.rq_nr_running(cpu) !== 0, `CPU ${cpu} is dead but its runqueue still has tasks`);
+          if (s.rq_nr_running(cpu) !== 0) BUG(`CPU ${cpu} is dead but its runqueue still has tasks`);
           return NOTIFY_OK;
         case CPU_POST_DEAD:
           // The fix: by now hrtimer_cpu_notify(CPU_DEAD) has migrated the timers.

@@ -5,6 +5,7 @@
  * step with hotplug.
  */
 import {
+  BUG,
   BUG_ON,
   CPU_DEAD,
   CPU_DEAD_FROZEN,
@@ -44,7 +45,7 @@ export function migration_notifier_2635(s: Scheduler2635): NotifierBlock {
         case CPU_DEAD_FROZEN:
           s.migrate_live_tasks(cpu);
           s.check_rq(cpu);
-          BUG_ON(s.rq_nr_running(cpu) !== 0, `CPU ${cpu} is dead but its runqueue still has tasks`);
+          if (s.rq_nr_running(cpu) !== 0) BUG(`CPU ${cpu} is dead but its runqueue still has tasks`);
           break;
         case CPU_DYING:
         case CPU_DYING_FROZEN:

@@ -338,7 +338,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
 
   /** deactivate_task, set_task_cpu, activate_task: how push, pull and the balancer move a queued task. */
   move_task(p: TaskStruct, dest_cpu: number): void {
-    BUG_ON(p.on_cpu, `move_task(${p.name}): it is running`);
+    if (p.on_cpu) BUG(`move_task(${p.name}): it is running`);
     this.deactivate_task(this.rq(p.cpu), p, false);
     this.set_task_cpu(p, dest_cpu);
     this.activate_task(this.rq(dest_cpu), p, false);
@@ -581,7 +581,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
         if (rt_rq.rt_throttled) this.balance_runtime(i);
         const runtime = rt_rq.rt_runtime;
         rt_rq.rt_time -= Math.min(rt_rq.rt_time, overrun * runtime);
-        BUG_ON(rt_rq.rt_time < 0, `rt_rq ${i} has negative rt_time`);
+        if (rt_rq.rt_time < 0) BUG(`rt_rq ${i} has negative rt_time`);
         if (rt_rq.rt_throttled && rt_rq.rt_time < runtime) {
           rt_rq.rt_throttled = false;
           enqueue = true;
@@ -684,7 +684,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
           this.hrtick_start(peer);
         }
       }
-      BUG_ON(want !== 0, `__disable_runtime(${cpu}): ${want} ns of RT runtime leaked out of the system`);
+      if (want !== 0) BUG(`__disable_runtime(${cpu}): ${want} ns of RT runtime leaked out of the system`);
     }
     rt_rq.rt_runtime = RUNTIME_INF;
   }
@@ -797,7 +797,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
       if (p.cpu !== dead_cpu || p.state === "X") continue;
       const dest = this.select_fallback_rq(dead_cpu, p);
       if (p.on_rq) {
-        BUG_ON(p.on_cpu, `${p.name} still running on dead CPU ${dead_cpu}`);
+        if (p.on_cpu) BUG(`${p.name} still running on dead CPU ${dead_cpu}`);
         this.move_queued_task(p, dest);
       } else {
         this.set_task_cpu(p, dest);
@@ -821,21 +821,21 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     if (bad !== null) BUG(`check_rq(${cpu}): rt_rq: ${bad}`);
     for (const list of rt.queue) {
       for (const p of list) {
-        BUG_ON(!p.on_rq || p.cpu !== cpu || !rt_policy(p.policy), `check_rq(${cpu}): ${p.name} on the rt_rq with on_rq ${p.on_rq}, task_cpu ${p.cpu}, policy ${p.policy}`);
+        if (!p.on_rq || p.cpu !== cpu || !rt_policy(p.policy)) BUG(`check_rq(${cpu}): ${p.name} on the rt_rq with on_rq ${p.on_rq}, task_cpu ${p.cpu}, policy ${p.policy}`);
       }
     }
     const cfs = this.cfs_rqs[cpu]!;
     let weight = 0;
     for (const p of cfs.tasks) {
       weight += p.se.weight;
-      BUG_ON(!p.on_rq || p.cpu !== cpu || rt_policy(p.policy), `check_rq(${cpu}): ${p.name} on the cfs_rq with on_rq ${p.on_rq}, task_cpu ${p.cpu}, policy ${p.policy}`);
+      if (!p.on_rq || p.cpu !== cpu || rt_policy(p.policy)) BUG(`check_rq(${cpu}): ${p.name} on the cfs_rq with on_rq ${p.on_rq}, task_cpu ${p.cpu}, policy ${p.policy}`);
     }
-    BUG_ON(weight !== cfs.load_weight, `check_rq(${cpu}): cfs_rq load_weight ${cfs.load_weight} but its tasks weigh ${weight}`);
+    if (weight !== cfs.load_weight) BUG(`check_rq(${cpu}): cfs_rq load_weight ${cfs.load_weight} but its tasks weigh ${weight}`);
     let queued = 0;
     for (const p of this.tasks) if (p.on_rq && p.cpu === cpu) queued++;
-    BUG_ON(queued !== this.nr_running(cpu), `check_rq(${cpu}): ${queued} tasks are on_rq for CPU ${cpu} but its runqueues hold ${this.nr_running(cpu)}`);
+    if (queued !== this.nr_running(cpu)) BUG(`check_rq(${cpu}): ${queued} tasks are on_rq for CPU ${cpu} but its runqueues hold ${this.nr_running(cpu)}`);
     const curr = rq.curr;
-    BUG_ON(!curr.on_cpu || curr.cpu !== cpu, `check_rq(${cpu}): curr ${curr.name} has on_cpu ${curr.on_cpu}, task_cpu ${curr.cpu}`);
+    if (!curr.on_cpu || curr.cpu !== cpu) BUG(`check_rq(${cpu}): curr ${curr.name} has on_cpu ${curr.on_cpu}, task_cpu ${curr.cpu}`);
   }
 
   /** Runnable tasks left on a CPU's runqueues. */

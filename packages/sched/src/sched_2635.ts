@@ -6,7 +6,7 @@
  * (also named migration/N) runs it.
  */
 import {
-  BUG_ON,
+  BUG,
   CPU_STOP,
   EINVAL,
   PF_THREAD_BOUND,
@@ -83,7 +83,7 @@ export class Scheduler2635 extends Scheduler {
     if (p.cpu !== src_cpu) return 1;
     if (!p.cpus_allowed.test_cpu(dest_cpu)) return 0;
     if (p.on_rq) {
-      BUG_ON(p.on_cpu, `__migrate_task(${p.name}): still running on CPU ${src_cpu}`);
+      if (p.on_cpu) BUG(`__migrate_task(${p.name}): still running on CPU ${src_cpu}`);
       this.move_queued_task(p, dest_cpu);
     }
     return 1;

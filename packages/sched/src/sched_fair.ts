@@ -1,4 +1,4 @@
-import { BUG_ON, CpuMask, rt_policy, SimEvent, type CpuExec, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
+import { BUG, CpuMask, rt_policy, SimEvent, type CpuExec, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
 import type { SchedClass, SchedCore } from "./sched_class.js";
 import { SD_BALANCE_FORK, SD_BALANCE_NEWIDLE, SD_LOAD_BALANCE, SD_SHARE_PKG_RESOURCES, SD_WAKE_AFFINE, SD_LOAD_IDX_MAX, SCHED_LOAD_SCALE, type SchedDomain } from "./sched_domains.js";
 import { FairLoadIndex, find_busiest_group, find_idlest_group_indexed, find_busiest_queue, get_sd_load_idx, LB_IDX_MAX, new_sd_lb_stats, new_sg_lb_stats, type LbEnv } from "./sched_fair_lb.js";
@@ -354,7 +354,7 @@ export class FairSchedClass implements SchedClass {
     const group = find_idlest_group_indexed(this.env, sd, p.cpus_allowed, this_cpu);
     if (this.env.check_index) {
       const walked = this.find_idlest_group_walk(sd, p, this_cpu, load_idx);
-      BUG_ON(walked !== group, `find_idlest_group(${p.name}, CPU ${this_cpu}): the index found ${group?.toString() ?? "none"}, the walk ${walked?.toString() ?? "none"}`);
+      if (walked !== group) BUG(`find_idlest_group(${p.name}, CPU ${this_cpu}): the index found ${group?.toString() ?? "none"}, the walk ${walked?.toString() ?? "none"}`);
     }
     return group;
   }
