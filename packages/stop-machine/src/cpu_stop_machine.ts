@@ -94,11 +94,15 @@ export class CpuStopMachine implements StopMachineOps {
     let curstate = STOPMACHINE_NONE;
     let err = 0;
     let irqs_off = false;
+    const sched = this.k.sched;
     do {
       // cpu_relax() until the state moves.
       while (smdata.state === curstate) yield* this.cpu_relax(smdata);
       curstate = smdata.state;
       if (curstate === STOPMACHINE_DISABLE_IRQ) {
+        // local_irq_disable(); hard_irq_disable(): from here the spin gets no
+        // tick, so no RT throttle, as in 2.6.34's stop_cpu.
+        sched.local_irq_disable(cpu);
         irqs_off = true;
         smdata.irqs_off++;
       } else if (curstate === STOPMACHINE_RUN && is_active) {
@@ -106,8 +110,11 @@ export class CpuStopMachine implements StopMachineOps {
       }
       this.ack_state(smdata);
     } while (curstate !== STOPMACHINE_EXIT);
-    // local_irq_enable()
-    if (irqs_off) smdata.irqs_off--;
+    // local_irq_enable(): the spin's RT time is charged now, in one piece.
+    if (irqs_off) {
+      smdata.irqs_off--;
+      sched.local_irq_enable(cpu);
+    }
     return err;
   }
 

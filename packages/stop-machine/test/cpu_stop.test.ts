@@ -133,6 +133,8 @@ describe("stop_machine over cpu_stop", () => {
           cpu: smp_processor_id(),
           atomic: in_atomic(),
           irqs_off: sm.smdata!.irqs_off,
+          // local_irq_disable() on each CPU: no tick lands there until EXIT.
+          irqs_disabled: [0, 1, 2].map((c) => k.sched.rq(c).irqs_disabled),
           curr: [0, 1, 2].map((c) => k.sched.cpu_curr(c).comm),
           now: k.engine.now,
         });
@@ -142,8 +144,11 @@ describe("stop_machine over cpu_stop", () => {
       return 0;
     }, 60);
     k.run(ms(20));
-    expect(seen).toEqual([{ cpu: 1, atomic: true, irqs_off: 3, curr: ["migration/0", "migration/1", "migration/2"], now: ms(5) }]);
+    expect(seen).toEqual([
+      { cpu: 1, atomic: true, irqs_off: 3, irqs_disabled: [true, true, true], curr: ["migration/0", "migration/1", "migration/2"], now: ms(5) },
+    ]);
     expect(out).toEqual([3, ms(5), 1]);
+    expect([0, 1, 2].map((c) => k.sched.rq(c).irqs_disabled)).toEqual([false, false, false]);
   });
 
   it("fn runs on every active CPU (2.6.35), or on the first online CPU when no mask is given", () => {
