@@ -437,6 +437,11 @@ export abstract class ProcessExecutor implements SchedOps {
     if (rq.need_resched) this.schedule(rq);
   }
 
+  /** irqs_disabled() as seen on `cpu`: its running task turned interrupts off. */
+  irqs_disabled(cpu: number): boolean {
+    return this.rq(cpu).irqs_disabled;
+  }
+
   /**
    * local_irq_disable() by the task running on `cpu` (stop_cpu at
    * STOPMACHINE_DISABLE_IRQ): no scheduler tick lands there until

@@ -15,12 +15,19 @@ import {
   type CpuStopWork,
   type KernelCall,
   type NotifierBlock,
+  type ProcessExecutor,
 } from "@ksim/core";
+import type { TestKernel } from "@ksim/core/testing";
 import { describe, expect, it } from "vitest";
 import { CPU_STOP_CPU_NOTIFY_PRIORITY, cpu_stop_machine_subsystem, cpu_stop_subsystem } from "../src/index.js";
 import { boot, hog, task_at } from "./helpers.js";
 
 const ms = (n: number) => n * NSEC_PER_MSEC;
+
+/** Whether `cpu` has interrupts off (the test kernel's executor is a ProcessExecutor). */
+function irqs_disabled(k: TestKernel, cpu: number): boolean {
+  return (k.sched as ProcessExecutor).irqs_disabled(cpu);
+}
 
 describe("cpu_stop: the stoppers over boot", () => {
   it("cpu_stop_init makes migration/0 by hand; smp_init's notifier calls make the others: FIFO 99, bound, asleep", () => {
@@ -134,7 +141,7 @@ describe("stop_machine over cpu_stop", () => {
           atomic: in_atomic(),
           irqs_off: sm.smdata!.irqs_off,
           // local_irq_disable() on each CPU: no tick lands there until EXIT.
-          irqs_disabled: [0, 1, 2].map((c) => k.sched.rq(c).irqs_disabled),
+          irqs_disabled: [0, 1, 2].map((c) => irqs_disabled(k, c)),
           curr: [0, 1, 2].map((c) => k.sched.cpu_curr(c).comm),
           now: k.engine.now,
         });
@@ -148,7 +155,7 @@ describe("stop_machine over cpu_stop", () => {
       { cpu: 1, atomic: true, irqs_off: 3, irqs_disabled: [true, true, true], curr: ["migration/0", "migration/1", "migration/2"], now: ms(5) },
     ]);
     expect(out).toEqual([3, ms(5), 1]);
-    expect([0, 1, 2].map((c) => k.sched.rq(c).irqs_disabled)).toEqual([false, false, false]);
+    expect([0, 1, 2].map((c) => irqs_disabled(k, c))).toEqual([false, false, false]);
   });
 
   it("fn runs on every active CPU (2.6.35), or on the first online CPU when no mask is given", () => {
