@@ -104,6 +104,86 @@ export class AssemblyError extends Error {
   override readonly name = "AssemblyError";
 }
 
+/** The well-known services, resolved once assembly is done: the hot path reads k.sched and k.hrtimer at nearly every event. */
+interface WellKnownOps {
+  sched?: Kernel["sched"] | undefined;
+  hrtimer?: Kernel["hrtimer"] | undefined;
+  hotplug?: Kernel["hotplug"] | undefined;
+  kthread?: Kernel["kthread"] | undefined;
+  stop_machine?: Kernel["stop_machine"] | undefined;
+}
+
+/**
+ * The Kernel of one machine. Its getters live on the class, not on an
+ * object literal: V8 keeps a literal's accessors in a pair allocated in the
+ * old generation, which would hold every young machine (through the
+ * getters' closures) alive across scavenges long after the machine is done.
+ */
+class AssembledKernel implements Kernel {
+  readonly engine: Engine;
+  readonly trace: TraceBus;
+  readonly waitfor = new WaitForGraph();
+  readonly config: KernelConfig;
+  private readonly ops: WellKnownOps = {};
+
+  constructor(
+    private readonly opts: AssemblyOptions,
+    private readonly services: Map<string, unknown>,
+  ) {
+    this.engine = opts.engine;
+    this.trace = opts.trace;
+    this.config = Object.freeze({ ...opts.config });
+    Object.freeze(this);
+  }
+
+  resolve_well_known(): void {
+    const { ops, services } = this;
+    ops.sched = services.get(SCHED.name) as Kernel["sched"] | undefined;
+    ops.hrtimer = services.get(HRTIMER.name) as Kernel["hrtimer"] | undefined;
+    ops.hotplug = services.get(CPU_HOTPLUG.name) as Kernel["hotplug"] | undefined;
+    ops.kthread = services.get(KTHREAD.name) as Kernel["kthread"] | undefined;
+    ops.stop_machine = services.get(STOP_MACHINE.name) as Kernel["stop_machine"] | undefined;
+  }
+
+  prng(name: string): Prng {
+    return this.opts.prng(name);
+  }
+
+  printk(text: string): void {
+    this.opts.printk(text);
+  }
+
+  get sched(): Kernel["sched"] {
+    return this.ops.sched ?? this.service(SCHED);
+  }
+
+  get hrtimer(): Kernel["hrtimer"] {
+    return this.ops.hrtimer ?? this.service(HRTIMER);
+  }
+
+  get hotplug(): Kernel["hotplug"] {
+    return this.ops.hotplug ?? this.service(CPU_HOTPLUG);
+  }
+
+  get kthread(): Kernel["kthread"] {
+    return this.ops.kthread ?? this.service(KTHREAD);
+  }
+
+  get stop_machine(): Kernel["stop_machine"] {
+    return this.ops.stop_machine ?? this.service(STOP_MACHINE);
+  }
+
+  service<T>(key: ServiceKey<T>): T {
+    const ops = this.services.get(key.name);
+    if (ops === undefined) BUG(`this machine has no ${key.name} subsystem`);
+    return ops as T;
+  }
+
+  has_service(key: ServiceKey<unknown>): boolean {
+    return this.services.has(key.name);
+  }
+}
+
 /**
  * Builds the Kernel once from the subsystem factories and freezes it. A
  * service is looked up at use, so factories may run in any order; a
@@ -111,45 +191,7 @@ export class AssemblyError extends Error {
  */
 export function assemble_kernel(opts: AssemblyOptions): Assembly {
   const services = new Map<string, unknown>();
-  const need = <T>(key: ServiceKey<T>): T => {
-    const ops = services.get(key.name);
-    if (ops === undefined) BUG(`this machine has no ${key.name} subsystem`);
-    return ops as T;
-  };
-  // The well-known services, resolved once assembly is done: the hot path
-  // reads k.sched and k.hrtimer at nearly every event.
-  const ops: {
-    sched?: Kernel["sched"] | undefined;
-    hrtimer?: Kernel["hrtimer"] | undefined;
-    hotplug?: Kernel["hotplug"] | undefined;
-    kthread?: Kernel["kthread"] | undefined;
-    stop_machine?: Kernel["stop_machine"] | undefined;
-  } = {};
-  const k: Kernel = Object.freeze({
-    engine: opts.engine,
-    trace: opts.trace,
-    waitfor: new WaitForGraph(),
-    config: Object.freeze({ ...opts.config }),
-    prng: (name: string) => opts.prng(name),
-    printk: (text: string) => opts.printk(text),
-    get sched() {
-      return ops.sched ?? need(SCHED);
-    },
-    get hrtimer() {
-      return ops.hrtimer ?? need(HRTIMER);
-    },
-    get hotplug() {
-      return ops.hotplug ?? need(CPU_HOTPLUG);
-    },
-    get kthread() {
-      return ops.kthread ?? need(KTHREAD);
-    },
-    get stop_machine() {
-      return ops.stop_machine ?? need(STOP_MACHINE);
-    },
-    service: need,
-    has_service: (key: ServiceKey<unknown>) => services.has(key.name),
-  });
+  const k = new AssembledKernel(opts, services);
   const subsystems: Subsystem[] = [];
   for (const make of opts.subsystems) {
     const s = make(k);
@@ -160,11 +202,7 @@ export function assemble_kernel(opts: AssemblyOptions): Assembly {
     }
     subsystems.push(Object.freeze(s));
   }
-  ops.sched = services.get(SCHED.name) as Kernel["sched"] | undefined;
-  ops.hrtimer = services.get(HRTIMER.name) as Kernel["hrtimer"] | undefined;
-  ops.hotplug = services.get(CPU_HOTPLUG.name) as Kernel["hotplug"] | undefined;
-  ops.kthread = services.get(KTHREAD.name) as Kernel["kthread"] | undefined;
-  ops.stop_machine = services.get(STOP_MACHINE.name) as Kernel["stop_machine"] | undefined;
+  k.resolve_well_known();
   return Object.freeze({ k, subsystems: Object.freeze(subsystems), initcalls: Object.freeze(order_initcalls(subsystems)) });
 }
 
@@ -240,6 +278,16 @@ export function* do_initcalls(a: Assembly): KernelCall {
 }
 
 /**
+ * kernel_init(): init's body. Declared once here, not as a generator function
+ * made per boot: V8 gives each generator function object its own map, in the
+ * old generation, which would hold that machine alive through every scavenge.
+ */
+function* kernel_init(a: Assembly, user_space: () => KernelCall<number>): KernelCall<number> {
+  yield* do_initcalls(a);
+  return yield* user_space();
+}
+
+/**
  * start_kernel() .. rest_init(): runs the boot CPU's setup, creates init
  * (pid 1), runs rest_init (kthreadd), and wakes init, whose body runs the
  * initcalls and then `user_space` (what /sbin/init would start). Boot
@@ -251,10 +299,7 @@ export function start_kernel(a: Assembly, user_space: () => KernelCall<number>):
   const init = k.sched.create_task({
     comm: "init",
     cpu: 0,
-    threadfn: function* kernel_init() {
-      yield* do_initcalls(a);
-      return yield* user_space();
-    },
+    threadfn: () => kernel_init(a, user_space),
   });
   do_initcall_level(a, "rest_init");
   in_irq(k.sched, 0, () => k.sched.wake_up_new_task(init));

@@ -13,7 +13,7 @@ import {
   type SchedPolicy,
   type TaskSpec,
 } from "./task.js";
-import type { TraceBus } from "./trace.js";
+import type { CpuCurrent, TraceBus } from "./trace.js";
 
 /** The part of struct rq that runs process context on one CPU. */
 export class CpuExec {
@@ -62,7 +62,7 @@ const MAX_STEPS_WITHOUT_TIME = 100_000;
  * to preempt is the policy of a subclass: the real scheduler in @ksim/sched,
  * or the small reference policy in @ksim/core/testing.
  */
-export abstract class ProcessExecutor implements SchedOps {
+export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
   readonly rqs: CpuExec[] = [];
   /** Every non-idle task not yet freed, in pid order. */
   readonly tasks: TaskStruct[] = [];
@@ -86,7 +86,15 @@ export abstract class ProcessExecutor implements SchedOps {
       idle.waker = this;
       this.rqs.push(new CpuExec(cpu, idle, this));
     }
-    trace.current_on = (cpu) => this.rqs[cpu]?.curr ?? null;
+    // The executor itself, not a closure: V8 allocates a closure stored in
+    // a field in the old generation, where it would keep this young machine
+    // (and every machine after it) alive through each scavenge.
+    trace.cpus = this;
+  }
+
+  /** Who runs on `cpu`, for the trace (null for a CPU this machine lacks). */
+  current_on(cpu: number): TaskStruct | null {
+    return this.rqs[cpu]?.curr ?? null;
   }
 
   // ---- policy: what a scheduler implementation decides -------------------

@@ -302,6 +302,7 @@ export type {
   TraceEvents,
   TraceRecord,
   TraceSink,
+  CpuCurrent,
 } from "./trace.js";
 
 // completions, wait queues, mutexes

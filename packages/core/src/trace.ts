@@ -48,6 +48,11 @@ export interface TraceSink {
   write(rec: TraceRecord): void;
 }
 
+/** Who runs on a CPU, for a record's pid and comm: the executor. */
+export interface CpuCurrent {
+  current_on(cpu: number): TaskStruct | null;
+}
+
 /**
  * Typed trace events. With no sink attached `enabled` is false and emitters
  * skip building their fields: one predictable branch per event.
@@ -55,8 +60,8 @@ export interface TraceSink {
 export class TraceBus {
   enabled = false;
   private readonly sinks: TraceSink[] = [];
-  /** Set by the executor: who runs on a CPU. */
-  current_on: (cpu: number) => TaskStruct | null = () => null;
+  /** Set by the executor; until then a record names the idle task. */
+  cpus: CpuCurrent | null = null;
 
   constructor(private readonly clock: () => number) {}
 
@@ -73,7 +78,7 @@ export class TraceBus {
 
   emit<K extends keyof TraceEvents>(event: K, cpu: number, fields: TraceEvents[K]): void {
     if (!this.enabled) return;
-    const t = cpu >= 0 ? this.current_on(cpu) : null;
+    const t = cpu >= 0 && this.cpus !== null ? this.cpus.current_on(cpu) : null;
     const rec: TraceRecord = {
       ts: this.clock(),
       cpu,

@@ -1,4 +1,4 @@
-import { CPU_HOTPLUG, type CpuHotplugOps, type Kernel, type Subsystem, type SubsystemFactory } from "@ksim/core";
+import { CPU_HOTPLUG, type CpuHotplugOps, type Kernel, type KernelCall, type Subsystem, type SubsystemFactory } from "@ksim/core";
 import { CpuHotplug, type CpuHotplugOptions } from "./cpu.js";
 import { CpuHotplug2635 } from "./cpu_2635.js";
 
@@ -24,14 +24,18 @@ function hotplug_subsystem(hp: CpuHotplug, k: Kernel, implementation: string): S
     ops: hp,
     initcalls: [
       { name: "boot_cpu_init", level: "start_kernel", fn: () => hp.init() },
-      {
-        name: "smp_init",
-        level: "smp",
-        *fn() {
-          yield* hp.smp_init();
-          k.printk(`Brought up ${hp.num_online_cpus()} CPUs`);
-        },
-      },
+      { name: "smp_init", level: "smp", fn: () => smp_init(hp, k) },
     ],
   };
+}
+
+/**
+ * init/main.c's smp_init(): bring up the CPUs, then say so. One generator
+ * function for every machine: V8 gives each generator function object a map
+ * of its own, in the old generation, which would keep its machine alive
+ * through every scavenge.
+ */
+function* smp_init(hp: CpuHotplug, k: Kernel): KernelCall {
+  yield* hp.smp_init();
+  k.printk(`Brought up ${hp.num_online_cpus()} CPUs`);
 }

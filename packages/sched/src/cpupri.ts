@@ -21,13 +21,19 @@ function convert_prio(prio: number): number {
  * the CPUs running the least important work in one pass over the levels.
  */
 export class CpuPri {
-  private readonly masks: CpuMask[] = [];
+  /**
+   * pri_to_cpu[level].mask, made when a CPU first enters the level: most of
+   * the 102 levels never hold a CPU, and a root domain is built at every
+   * hotplug operation (partition_sched_domains), so eager masks were much
+   * of a run's allocation.
+   */
+  private readonly masks: (CpuMask | null)[] = [];
   private readonly count: number[] = [];
   readonly cpu_to_pri: number[] = [];
 
   constructor(nr_cpus: number) {
     for (let i = 0; i < CPUPRI_NR_PRIORITIES; i++) {
-      this.masks.push(new CpuMask());
+      this.masks.push(null);
       this.count.push(0);
     }
     for (let c = 0; c < nr_cpus; c++) this.cpu_to_pri.push(CPUPRI_INVALID);
@@ -43,7 +49,7 @@ export class CpuPri {
     const oldpri = this.cpu_to_pri[cpu]!;
     if (newpri === oldpri) return;
     if (newpri !== CPUPRI_INVALID) {
-      this.masks[newpri]!.set_cpu(cpu);
+      (this.masks[newpri] ??= new CpuMask()).set_cpu(cpu);
       this.count[newpri]!++;
     }
     if (oldpri !== CPUPRI_INVALID) {
@@ -61,6 +67,7 @@ export class CpuPri {
     const task_pri = convert_prio(p.prio);
     for (let idx = 0; idx < task_pri && idx < CPUPRI_NR_PRIORITIES; idx++) {
       if (this.count[idx] === 0) continue;
+      // A level with a CPU in it has its mask.
       const vec = this.masks[idx]!;
       if (!p.cpus_allowed.intersects(vec)) continue;
       if (lowest_mask) cpumask_and(lowest_mask, p.cpus_allowed, vec);

@@ -33,6 +33,27 @@ import type { Scheduler } from "./sched.js";
 const MIGRATION_RT_PRIORITY = 99;
 
 /**
+ * A notifier_block of the scheduler's, which carries its scheduler (the
+ * kernel's are static, with one scheduler). The callbacks are declared once,
+ * as the kernel's are: V8 gives every generator function object made per
+ * machine a map of its own in the old generation, which would keep that
+ * machine alive through every scavenge.
+ */
+export interface SchedNotifierBlock<S extends Scheduler = Scheduler> extends NotifierBlock {
+  readonly sched: S;
+}
+
+/** The scheduler a notifier_block of sched_notifier() belongs to. */
+export function sched_of<S extends Scheduler>(nb: NotifierBlock): S {
+  return (nb as SchedNotifierBlock<S>).sched;
+}
+
+/** A notifier_block of the scheduler's, with `notifier_call` as its callback. */
+export function sched_notifier<S extends Scheduler>(sched: S, name: string, priority: number, notifier_call: NotifierBlock["notifier_call"]): SchedNotifierBlock<S> {
+  return { name, priority, notifier_call, sched };
+}
+
+/**
  * migration_thread() of 2.6.34: sleeps until woken with work; exits when
  * asked to stop or when its CPU is offline. ksim moves tasks between CPUs
  * directly, so its migration_queue stays empty (README, Model fidelity).
@@ -63,76 +84,81 @@ function* stop_migration_thread(s: Scheduler, cpu: number): KernelCall {
   s.migration_thread[cpu] = null;
 }
 
+/** migration_call's notifier_block. */
+export function migration_notifier(s: Scheduler): NotifierBlock {
+  return sched_notifier(s, "migration_call", s.params.migration_call_priority, migration_call);
+}
+
 /**
  * migration_call(): the scheduler's CPU notifier (priority 10 in 2.6.34,
  * "so that task migration happens before everything else").
  */
-export function migration_notifier(s: Scheduler): NotifierBlock {
-  return {
-    name: "migration_call",
-    priority: s.params.migration_call_priority,
-    *notifier_call(_nb, action, cpu): KernelCall<number> {
-      const k = s.k;
-      switch (action) {
-        case CPU_UP_PREPARE:
-        case CPU_UP_PREPARE_FROZEN: {
-          const p: TaskStruct = yield* k.kthread.kthread_create(
-            (c: number) => migration_thread(s, c),
-            cpu,
-            "migration/%d",
-            cpu,
-          );
-          k.kthread.kthread_bind(p, cpu);
-          // "Must be high prio: stop_machine expects to yield to it."
-          s.sched_setscheduler(p, "FIFO", MIGRATION_RT_PRIORITY);
-          get_task_struct(p);
-          s.migration_thread[cpu] = p;
-          return NOTIFY_OK;
-        }
-        case CPU_ONLINE:
-        case CPU_ONLINE_FROZEN: {
-          // "Strictly unnecessary, as first user will wake it."
-          const p = s.migration_thread[cpu];
-          if (p) s.wake_up_process(p);
-          s.set_rq_online(cpu);
-          return NOTIFY_OK;
-        }
-        case CPU_UP_CANCELED:
-        case CPU_UP_CANCELED_FROZEN: {
-          const p = s.migration_thread[cpu];
-          if (!p) return NOTIFY_OK;
-          // Unbind it from the offline CPU so it can run, then stop it.
-          k.kthread.kthread_bind(p, k.hotplug.cpu_online_mask.first());
-          yield* stop_migration_thread(s, cpu);
-          return NOTIFY_OK;
-        }
-        case CPU_DYING:
-        case CPU_DYING_FROZEN:
-          // Update our root-domain: rq_offline_rt() -> __disable_runtime().
-          s.set_rq_offline(cpu);
-          return NOTIFY_OK;
-        case CPU_DEAD:
-        case CPU_DEAD_FROZEN:
-          // cpuset_lock() is not modelled: nothing else here takes it.
-          s.migrate_live_tasks(cpu);
-          s.check_rq(cpu);
-          if (s.params.migration_thread_stop === "CPU_DEAD") {
-            // 2.6.34 as released: the thread was just moved here by
-            // migrate_live_tasks(); it must run on this CPU to exit.
-            yield* stop_migration_thread(s, cpu);
-          }
-          if (s.rq_nr_running(cpu) !== 0) BUG(`CPU ${cpu} is dead but its runqueue still has tasks`);
-          return NOTIFY_OK;
-        case CPU_POST_DEAD:
-          // The fix: by now hrtimer_cpu_notify(CPU_DEAD) has migrated the timers.
-          if (s.params.migration_thread_stop === "CPU_POST_DEAD") yield* stop_migration_thread(s, cpu);
-          return NOTIFY_OK;
-        default:
-          // 2.6.34's migration_call ends in "return NOTIFY_OK" for every event.
-          return NOTIFY_OK;
+function* migration_call(nb: NotifierBlock, action: number, cpu: number): KernelCall<number> {
+  const s = sched_of(nb);
+  const k = s.k;
+  switch (action) {
+    case CPU_UP_PREPARE:
+    case CPU_UP_PREPARE_FROZEN: {
+      const p: TaskStruct = yield* k.kthread.kthread_create(
+        (c: number) => migration_thread(s, c),
+        cpu,
+        "migration/%d",
+        cpu,
+      );
+      k.kthread.kthread_bind(p, cpu);
+      // "Must be high prio: stop_machine expects to yield to it."
+      s.sched_setscheduler(p, "FIFO", MIGRATION_RT_PRIORITY);
+      get_task_struct(p);
+      s.migration_thread[cpu] = p;
+      return NOTIFY_OK;
+    }
+    case CPU_ONLINE:
+    case CPU_ONLINE_FROZEN: {
+      // "Strictly unnecessary, as first user will wake it."
+      const p = s.migration_thread[cpu];
+      if (p) s.wake_up_process(p);
+      s.set_rq_online(cpu);
+      return NOTIFY_OK;
+    }
+    case CPU_UP_CANCELED:
+    case CPU_UP_CANCELED_FROZEN: {
+      const p = s.migration_thread[cpu];
+      if (!p) return NOTIFY_OK;
+      // Unbind it from the offline CPU so it can run, then stop it.
+      k.kthread.kthread_bind(p, k.hotplug.cpu_online_mask.first());
+      yield* stop_migration_thread(s, cpu);
+      return NOTIFY_OK;
+    }
+    case CPU_DYING:
+    case CPU_DYING_FROZEN:
+      // Update our root-domain: rq_offline_rt() -> __disable_runtime().
+      s.set_rq_offline(cpu);
+      return NOTIFY_OK;
+    case CPU_DEAD:
+    case CPU_DEAD_FROZEN:
+      // cpuset_lock() is not modelled: nothing else here takes it.
+      s.migrate_live_tasks(cpu);
+      s.check_rq(cpu);
+      if (s.params.migration_thread_stop === "CPU_DEAD") {
+        // 2.6.34 as released: the thread was just moved here by
+        // migrate_live_tasks(); it must run on this CPU to exit.
+        yield* stop_migration_thread(s, cpu);
       }
-    },
-  };
+      if (s.rq_nr_running(cpu) !== 0) BUG(`CPU ${cpu} is dead but its runqueue still has tasks`);
+      return NOTIFY_OK;
+    case CPU_POST_DEAD:
+      // The fix: by now hrtimer_cpu_notify(CPU_DEAD) has migrated the timers.
+      if (s.params.migration_thread_stop === "CPU_POST_DEAD") yield* stop_migration_thread(s, cpu);
+      return NOTIFY_OK;
+    default:
+      // 2.6.34's migration_call ends in "return NOTIFY_OK" for every event.
+      return NOTIFY_OK;
+  }
+}
+
+/** cpuset_track_online_cpus's notifier_block. */
+export function cpuset_track_online_cpus_notifier(s: Scheduler): NotifierBlock {
+  return sched_notifier(s, "cpuset_track_online_cpus", 0, cpuset_track_online_cpus);
 }
 
 /**
@@ -141,52 +167,47 @@ export function migration_notifier(s: Scheduler): NotifierBlock {
  * partition_sched_domains() re-attaches every active rq to a new root
  * domain, which resets rt_time and rt_throttled on each (README).
  */
-export function cpuset_track_online_cpus_notifier(s: Scheduler): NotifierBlock {
-  return {
-    name: "cpuset_track_online_cpus",
-    priority: 0,
-    *notifier_call(_nb, action, _cpu): KernelCall<number> {
-      switch (action) {
-        case CPU_ONLINE:
-        case CPU_ONLINE_FROZEN:
-        case CPU_DOWN_PREPARE:
-        case CPU_DOWN_PREPARE_FROZEN:
-        case CPU_DOWN_FAILED:
-        case CPU_DOWN_FAILED_FROZEN:
-          s.partition_sched_domains(s.k.hotplug.cpu_active_mask);
-          return NOTIFY_OK;
-        default:
-          return NOTIFY_DONE;
-      }
-    },
-  };
+function* cpuset_track_online_cpus(nb: NotifierBlock, action: number, _cpu: number): KernelCall<number> {
+  const s = sched_of(nb);
+  switch (action) {
+    case CPU_ONLINE:
+    case CPU_ONLINE_FROZEN:
+    case CPU_DOWN_PREPARE:
+    case CPU_DOWN_PREPARE_FROZEN:
+    case CPU_DOWN_FAILED:
+    case CPU_DOWN_FAILED_FROZEN:
+      s.partition_sched_domains(s.k.hotplug.cpu_active_mask);
+      return NOTIFY_OK;
+    default:
+      return NOTIFY_DONE;
+  }
+}
+
+/** update_runtime's notifier_block. */
+export function update_runtime_notifier(s: Scheduler): NotifierBlock {
+  return sched_notifier(s, "update_runtime", s.params.update_runtime_priority, update_runtime);
 }
 
 /**
  * update_runtime(): sched_init_smp's notifier (priority 0): a CPU going down
  * stops lending RT runtime; one coming up (or staying) gets its own back.
  */
-export function update_runtime_notifier(s: Scheduler): NotifierBlock {
-  return {
-    name: "update_runtime",
-    priority: s.params.update_runtime_priority,
-    *notifier_call(_nb, action, cpu): KernelCall<number> {
-      switch (action) {
-        case CPU_DOWN_PREPARE:
-        case CPU_DOWN_PREPARE_FROZEN:
-          s.__disable_runtime(cpu);
-          return NOTIFY_OK;
-        case CPU_DOWN_FAILED:
-        case CPU_DOWN_FAILED_FROZEN:
-        case CPU_ONLINE:
-        case CPU_ONLINE_FROZEN:
-          s.__enable_runtime(cpu);
-          return NOTIFY_OK;
-        default:
-          return NOTIFY_DONE;
-      }
-    },
-  };
+function* update_runtime(nb: NotifierBlock, action: number, cpu: number): KernelCall<number> {
+  const s = sched_of(nb);
+  switch (action) {
+    case CPU_DOWN_PREPARE:
+    case CPU_DOWN_PREPARE_FROZEN:
+      s.__disable_runtime(cpu);
+      return NOTIFY_OK;
+    case CPU_DOWN_FAILED:
+    case CPU_DOWN_FAILED_FROZEN:
+    case CPU_ONLINE:
+    case CPU_ONLINE_FROZEN:
+      s.__enable_runtime(cpu);
+      return NOTIFY_OK;
+    default:
+      return NOTIFY_DONE;
+  }
 }
 
 /**

@@ -20,42 +20,43 @@ import {
   type KernelCall,
   type NotifierBlock,
 } from "@ksim/core";
+import { sched_notifier, sched_of } from "./migration.js";
 import type { Scheduler2635 } from "./sched_2635.js";
+
+/** migration_call's notifier_block (2.6.35). */
+export function migration_notifier_2635(s: Scheduler2635): NotifierBlock {
+  return sched_notifier(s, "migration_call", s.params.migration_call_priority, migration_call);
+}
 
 /**
  * migration_call() of 2.6.35, priority 10. It returns NOTIFY_OK for every
  * event, including those it ignores.
  */
-export function migration_notifier_2635(s: Scheduler2635): NotifierBlock {
-  return {
-    name: "migration_call",
-    priority: s.params.migration_call_priority,
-    *notifier_call(_nb, action, cpu): KernelCall<number> {
-      switch (action) {
-        case CPU_UP_PREPARE:
-        case CPU_UP_PREPARE_FROZEN:
-          // rq->calc_load_update = calc_load_update: ksim keeps no load average.
-          break;
-        case CPU_ONLINE:
-        case CPU_ONLINE_FROZEN:
-          // Update our root-domain.
-          s.set_rq_online(cpu);
-          break;
-        case CPU_DEAD:
-        case CPU_DEAD_FROZEN:
-          s.migrate_live_tasks(cpu);
-          s.check_rq(cpu);
-          if (s.rq_nr_running(cpu) !== 0) BUG(`CPU ${cpu} is dead but its runqueue still has tasks`);
-          break;
-        case CPU_DYING:
-        case CPU_DYING_FROZEN:
-          // Update our root-domain: rq_offline_rt() -> __disable_runtime().
-          s.set_rq_offline(cpu);
-          break;
-      }
-      return NOTIFY_OK;
-    },
-  };
+function* migration_call(nb: NotifierBlock, action: number, cpu: number): KernelCall<number> {
+  const s = sched_of<Scheduler2635>(nb);
+  switch (action) {
+    case CPU_UP_PREPARE:
+    case CPU_UP_PREPARE_FROZEN:
+      // rq->calc_load_update = calc_load_update: ksim keeps no load average.
+      break;
+    case CPU_ONLINE:
+    case CPU_ONLINE_FROZEN:
+      // Update our root-domain.
+      s.set_rq_online(cpu);
+      break;
+    case CPU_DEAD:
+    case CPU_DEAD_FROZEN:
+      s.migrate_live_tasks(cpu);
+      s.check_rq(cpu);
+      if (s.rq_nr_running(cpu) !== 0) BUG(`CPU ${cpu} is dead but its runqueue still has tasks`);
+      break;
+    case CPU_DYING:
+    case CPU_DYING_FROZEN:
+      // Update our root-domain: rq_offline_rt() -> __disable_runtime().
+      s.set_rq_offline(cpu);
+      break;
+  }
+  return NOTIFY_OK;
 }
 
 /**

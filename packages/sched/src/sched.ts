@@ -67,6 +67,13 @@ function trace_rt_runtime(rt_runtime: number): number {
   return rt_runtime === RUNTIME_INF ? -1 : rt_runtime;
 }
 
+/** hrtimer_wakeup(): the sleeping task (the hrtimer_sleeper's, the timer's data) wakes. */
+function hrtimer_wakeup(timer: HrTimer): HrtimerRestart {
+  const p = timer.data as TaskStruct;
+  p.waker.wake_up_process(p);
+  return HRTIMER_NORESTART;
+}
+
 /** DEF_TIMESLICE of SCHED_RR: 100 ms. */
 export const RR_TIMESLICE = 100 * NSEC_PER_MSEC;
 
@@ -184,7 +191,12 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
   sched_init(): void {
     const t = this.rt_period_timer;
     this.k.hrtimer.hrtimer_init(t, "CLOCK_MONOTONIC", "REL");
-    t.function = (timer) => this.sched_rt_period_timer(timer);
+    // container_of(timer, struct rt_bandwidth, rt_period_timer): the timer's
+    // data, and one callback for every machine. A closure stored in the field
+    // would be allocated in V8's old generation and keep this young machine
+    // alive through every scavenge.
+    t.data = this;
+    t.function = Scheduler.sched_rt_period_timer;
   }
 
   override rt_rq_stats(cpu: number): RtRqStats {
@@ -552,14 +564,15 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
   }
 
   /** sched_rt_period_timer(): replenish until the timer is current. */
-  private sched_rt_period_timer(timer: HrTimer): HrtimerRestart {
-    const hr = this.k.hrtimer;
+  private static sched_rt_period_timer(this: void, timer: HrTimer): HrtimerRestart {
+    const rt_b = timer.data as Scheduler;
+    const hr = rt_b.k.hrtimer;
     let idle = false;
     for (;;) {
       const now = hr.hrtimer_cb_get_time(timer);
-      const overrun = hr.hrtimer_forward(timer, now, this.rt_period);
+      const overrun = hr.hrtimer_forward(timer, now, rt_b.rt_period);
       if (!overrun) break;
-      idle = this.do_sched_rt_period_timer(overrun);
+      idle = rt_b.do_sched_rt_period_timer(overrun);
     }
     return idle ? HRTIMER_NORESTART : HRTIMER_RESTART;
   }
@@ -850,10 +863,10 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     if (t === null) {
       t = new HrTimer("hrtimer_wakeup");
       this.k.hrtimer.hrtimer_init(t, "CLOCK_MONOTONIC", "REL");
-      t.function = () => {
-        this.wake_up_process(p);
-        return HRTIMER_NORESTART;
-      };
+      // The hrtimer_sleeper's task, as the timer's data: one shared callback
+      // instead of a closure per task (see sched_init).
+      t.data = p;
+      t.function = hrtimer_wakeup;
       p.sleep_timer = t;
     }
     this.k.hrtimer.hrtimer_start(t, ns, "REL");
