@@ -225,11 +225,26 @@ function mask_of(k: Kernel, cpus: readonly number[] | null): CpuMask | null {
   return CpuMask.of(cpus);
 }
 
+/** Where spawn() puts the instance once its task exists. */
+interface InstanceSlot {
+  inst: RtAppInstance | null;
+}
+
+/**
+ * The thread's body, which reads its instance when it first runs (after
+ * spawn() filled the slot). One module-level generator, not one made per
+ * thread: V8 keeps a generator function's map in the old generation, which
+ * would keep a finished machine alive.
+ */
+function* run_instance(rt: Runtime, slot: InstanceSlot, forked: boolean): KernelCall<number> {
+  return yield* thread_body(rt, slot.inst!, forked);
+}
+
 /** create_thread(): a fork of `parent`, asleep until it is woken (a fork event wakes it at once). */
 function spawn(rt: Runtime, t: RtAppThread, name: string, forked: boolean, parent: Launcher): RtAppInstance {
   const k = rt.k;
   const ind = rt.next_ind++;
-  let inst: RtAppInstance | null = null;
+  const slot: InstanceSlot = { inst: null };
   const task = k.sched.create_task({
     comm: name.slice(0, COMM_MAX),
     policy: parent.policy,
@@ -237,12 +252,10 @@ function spawn(rt: Runtime, t: RtAppThread, name: string, forked: boolean, paren
     cpus_allowed: parent.cpus,
     // sched_fork(): the child starts on its parent's CPU; wake_up_new_task() may move it.
     cpu: parent.cpu,
-    // The body first runs when the task does, after `inst` is set below.
-    threadfn: () => (function* () {
-      return yield* thread_body(rt, inst!, forked);
-    })(),
+    threadfn: () => run_instance(rt, slot, forked),
   });
-  inst = { name, ind, thread: t, task, log: new TimingLog(rt.log_rows) };
+  const inst: RtAppInstance = { name, ind, thread: t, task, log: new TimingLog(rt.log_rows) };
+  slot.inst = inst;
   rt.instances.push(inst);
   rt.live++;
   if (forked) k.sched.wake_up_new_task(task);
