@@ -33,9 +33,13 @@ export class SimEvent {
  */
 export class EventQueue {
   private readonly heap: SimEvent[] = [];
-  /** Keys of heap[i]; one slot more than the heap holds, so a last right child may be read. */
-  private times = new Float64Array(64);
-  private seqs = new Float64Array(64);
+  /**
+   * Keys of heap[i]; one slot more than the heap holds, so a last right
+   * child may be read. Eight to start: most queues (an hrtimer clock base, a
+   * timer base) hold a few events, and arrays this small live on V8's heap.
+   */
+  private times = new Float64Array(8);
+  private seqs = new Float64Array(8);
 
   get size(): number {
     return this.heap.length;
