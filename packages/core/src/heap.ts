@@ -18,16 +18,28 @@ export class SimEvent {
   }
 }
 
-function before(a: SimEvent, b: SimEvent): boolean {
-  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
-}
-
 /**
  * A binary min-heap ordered by (time, seq), indexed so that an entry can be
  * removed in O(log n). Equal times pop in the order they were pushed.
+ *
+ * The keys live beside the heap in two Float64Arrays (exact for every
+ * integer time up to 2^53), so a sift compares numbers in contiguous memory
+ * instead of loading each event (the engine, hrtimer and timer queues hold
+ * events of different classes). A pop picks the earlier child with
+ * arithmetic on the comparisons, not a branch: which child is earlier is a
+ * coin toss the CPU cannot predict, and on a queue of hundreds of events
+ * (one balance event and one tick per CPU) its mispredictions were most of
+ * the cost of a pop.
  */
 export class EventQueue {
   private readonly heap: SimEvent[] = [];
+  /**
+   * Keys of heap[i]; one slot more than the heap holds, so a last right
+   * child may be read. Eight to start: most queues (an hrtimer clock base, a
+   * timer base) hold a few events, and arrays this small live on V8's heap.
+   */
+  private times = new Float64Array(8);
+  private seqs = new Float64Array(8);
 
   get size(): number {
     return this.heap.length;
@@ -50,31 +62,24 @@ export class EventQueue {
   due_at(time: Nanoseconds, out: SimEvent[]): void {
     out.length = 0;
     const h = this.heap;
-    // Most instants have one event: neither child of the top shares its
-    // time (a later event is never a parent of an earlier one).
-    const l = h[1];
-    const r = h[2];
-    if ((l === undefined || l.time !== time) && (r === undefined || r.time !== time)) {
-      const top = h[0];
-      if (top !== undefined && top.time === time) out.push(top);
-      return;
+    const n = h.length;
+    const times = this.times;
+    if (n === 0 || times[0] !== time) return;
+    out.push(h[0]!);
+    // Breadth first through the subtree at `time`: `out` is the work list.
+    for (let k = 0; k < out.length; k++) {
+      const l = 2 * out[k]!.index + 1;
+      if (l < n && times[l] === time) out.push(h[l]!);
+      if (l + 1 < n && times[l + 1] === time) out.push(h[l + 1]!);
     }
-    const stack = [0];
-    while (stack.length > 0) {
-      const i = stack.pop()!;
-      const ev = h[i];
-      if (ev === undefined || ev.time !== time) continue;
-      out.push(ev);
-      stack.push(2 * i + 1, 2 * i + 2);
-    }
-    out.sort((a, b) => a.seq - b.seq);
+    if (out.length > 1) out.sort((a, b) => a.seq - b.seq);
   }
 
   push(ev: SimEvent): void {
-    const h = this.heap;
-    ev.index = h.length;
-    h.push(ev);
-    this.up(ev.index);
+    const i = this.heap.length;
+    if (i + 1 >= this.times.length) this.grow();
+    this.heap.push(ev);
+    this.up(i, ev, ev.time, ev.seq);
   }
 
   pop(): SimEvent | undefined {
@@ -83,9 +88,8 @@ export class EventQueue {
     if (top === undefined) return undefined;
     const last = h.pop()!;
     if (last !== top) {
-      h[0] = last;
-      last.index = 0;
-      this.down(0);
+      const n = h.length;
+      this.down(0, last, this.times[n]!, this.seqs[n]!);
     }
     top.index = -1;
     return top;
@@ -93,9 +97,7 @@ export class EventQueue {
 
   /** Re-sorts `ev` after its (time, seq) changed while queued. */
   update(ev: SimEvent): void {
-    const i = ev.index;
-    if (i > 0 && before(ev, this.heap[(i - 1) >> 1]!)) this.up(i);
-    else this.down(i);
+    this.sift(ev.index, ev, ev.time, ev.seq);
   }
 
   remove(ev: SimEvent): void {
@@ -104,46 +106,85 @@ export class EventQueue {
     const h = this.heap;
     const last = h.pop()!;
     if (last !== ev) {
-      h[i] = last;
-      last.index = i;
-      if (i > 0 && before(last, h[(i - 1) >> 1]!)) this.up(i);
-      else this.down(i);
+      const n = h.length;
+      this.sift(i, last, this.times[n]!, this.seqs[n]!);
     }
     ev.index = -1;
   }
 
-  private up(i: number): void {
+  private grow(): void {
+    const times = new Float64Array(this.times.length * 2);
+    times.set(this.times);
+    this.times = times;
+    const seqs = new Float64Array(this.seqs.length * 2);
+    seqs.set(this.seqs);
+    this.seqs = seqs;
+  }
+
+  /** Places `ev` with key (t, s) at the hole `i`, up or down as its parent says. */
+  private sift(i: number, ev: SimEvent, t: number, s: number): void {
+    if (i > 0) {
+      const pi = (i - 1) >> 1;
+      const pt = this.times[pi]!;
+      if (t < pt || (t === pt && s < this.seqs[pi]!)) {
+        this.up(i, ev, t, s);
+        return;
+      }
+    }
+    this.down(i, ev, t, s);
+  }
+
+  /** Moves the hole at `i` up past every parent later than (t, s), then fills it with `ev`. */
+  private up(i: number, ev: SimEvent, t: number, s: number): void {
     const h = this.heap;
-    const ev = h[i]!;
+    const times = this.times;
+    const seqs = this.seqs;
     while (i > 0) {
       const pi = (i - 1) >> 1;
+      const pt = times[pi]!;
+      if (!(t < pt || (t === pt && s < seqs[pi]!))) break;
       const parent = h[pi]!;
-      if (!before(ev, parent)) break;
       h[i] = parent;
       parent.index = i;
+      times[i] = pt;
+      seqs[i] = seqs[pi]!;
       i = pi;
     }
     h[i] = ev;
     ev.index = i;
+    times[i] = t;
+    seqs[i] = s;
   }
 
-  private down(i: number): void {
+  /** Moves the hole at `i` down past every child earlier than (t, s), then fills it with `ev`. */
+  private down(i: number, ev: SimEvent, t: number, s: number): void {
     const h = this.heap;
     const n = h.length;
-    const ev = h[i]!;
+    const times = this.times;
+    const seqs = this.seqs;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      let c = l;
-      if (r < n && before(h[r]!, h[l]!)) c = r;
+      const tl = times[l]!;
+      const tr = times[r]!;
+      // The right child if it exists and is earlier: 0 or 1, without a
+      // branch (a boolean in | and & is 0 or 1).
+      const right = +(r < n) & (+(tr < tl) | (+(tr === tl) & +(seqs[r]! < seqs[l]!)));
+      const c = l + right;
+      const ct = times[c]!;
+      const cs = seqs[c]!;
+      if (!(ct < t || (ct === t && cs < s))) break;
       const child = h[c]!;
-      if (!before(child, ev)) break;
       h[i] = child;
       child.index = i;
+      times[i] = ct;
+      seqs[i] = cs;
       i = c;
     }
     h[i] = ev;
     ev.index = i;
+    times[i] = t;
+    seqs[i] = s;
   }
 }

@@ -40,7 +40,7 @@ describe("EventQueue", () => {
   it("matches a stable sort of (time, seq) under random pushes and removals", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ t: fc.integer({ min: 0, max: 50 }), cancel: fc.boolean() }), { maxLength: 200 }),
+        fc.array(fc.record({ t: fc.integer({ min: 0, max: 50 }), cancel: fc.boolean() }), { maxLength: 200, size: "max" }),
         (ops) => {
           const q = new EventQueue();
           const evs = ops.map((op, i) => {
@@ -64,9 +64,80 @@ describe("EventQueue", () => {
     );
   });
 
+  it("pops in (time, seq) order under any mix of pushes, pops, re-sorts and removals", () => {
+    // Ops on a pool of events: queue or re-sort one at a time (updating its
+    // key in place as Engine.schedule does), remove one, or pop the top. A
+    // reference list sorted by (time, seq) says what each pop must return.
+    // Up to 300 queued events: several levels of the heap, and equal times.
+    // More sets than pops, so that the queue grows deep before it drains.
+    const op = fc.oneof(
+      { arbitrary: fc.record({ kind: fc.constant("set" as const), ev: fc.nat(299), t: fc.integer({ min: 0, max: 40 }) }), weight: 4 },
+      { arbitrary: fc.record({ kind: fc.constant("remove" as const), ev: fc.nat(299) }), weight: 2 },
+      { arbitrary: fc.record({ kind: fc.constant("pop" as const) }), weight: 1 },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 1000, size: "max" }), (ops) => {
+        const q = new EventQueue();
+        const pool = Array.from({ length: 300 }, (_, i) => new SimEvent(`e${i}`, () => {}));
+        let model: SimEvent[] = [];
+        let seq = 0;
+        const order = (a: SimEvent, b: SimEvent) => a.time - b.time || a.seq - b.seq;
+        for (const o of ops) {
+          if (o.kind === "pop") {
+            const want = model.shift();
+            expect(q.pop()).toBe(want);
+            if (want) expect(want.queued).toBe(false);
+          } else if (o.kind === "remove") {
+            const ev = pool[o.ev]!;
+            q.remove(ev);
+            model = model.filter((x) => x !== ev);
+            expect(ev.queued).toBe(false);
+          } else {
+            const ev = pool[o.ev]!;
+            ev.time = o.t;
+            ev.seq = seq++;
+            if (ev.queued) q.update(ev);
+            else {
+              q.push(ev);
+              model.push(ev);
+            }
+            model.sort(order);
+          }
+          expect(q.size).toBe(model.length);
+          expect(q.peek()).toBe(model[0]);
+          // Each entry where its index says (which events: the pops check).
+          expect(q.entries().every((ev, i) => ev.index === i)).toBe(true);
+        }
+        for (let ev = q.pop(); ev; ev = q.pop()) expect(ev).toBe(model.shift());
+        expect(model).toEqual([]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("keeps (time, seq) order across times far apart and a queue that grows and drains", () => {
+    // Times up to 2^53 ns and one apart: the keys must stay exact.
+    const big = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom(2 ** 53 - 2, 2 ** 53 - 1, 2 ** 40, 2 ** 40 + 1));
+    fc.assert(
+      fc.property(fc.array(big, { minLength: 1, maxLength: 400, size: "max" }), (times) => {
+        const q = new EventQueue();
+        times.forEach((t, i) => {
+          const ev = new SimEvent(`e${i}`, () => {});
+          ev.time = t;
+          ev.seq = i;
+          q.push(ev);
+        });
+        const out: [number, number][] = [];
+        for (let ev = q.pop(); ev; ev = q.pop()) out.push([ev.time, ev.seq]);
+        const want = times.map((t, i): [number, number] => [t, i]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+        expect(out).toEqual(want);
+      }),
+    );
+  });
+
   it("due_at gives every event due at the top's time, in sequence order, and only those", () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 60 }), (times) => {
+      fc.property(fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 200, size: "max" }), (times) => {
         const q = new EventQueue();
         times.forEach((t, i) => {
           const ev = new SimEvent(`e${i}`, () => {});
