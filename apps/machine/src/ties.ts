@@ -58,22 +58,104 @@ export function replay_ties(spec: ScenarioSpec, order: readonly TieChoice[]): Ti
  * which the explorer covers anyway).
  */
 export function state_digest(k: Kernel, dmesg_lines: number): string {
-  const parts: unknown[] = [k.engine.now];
+  const w = digest_writer;
+  w.reset();
+  w.num(k.engine.now);
   for (const p of k.sched.for_each_process()) {
-    parts.push([p.pid, p.comm, p.state, p.cpu, p.prio, p.on_rq, p.on_cpu, p.wchan, p.nvcsw, p.nivcsw, p.run_remaining, p.se.sum_exec_runtime, p.se.vruntime, p.usage]);
+    w.num(p.pid);
+    w.str(p.comm);
+    w.str(p.state);
+    w.num(p.cpu);
+    w.num(p.prio);
+    w.num(p.on_rq ? 1 : 0);
+    w.num(p.on_cpu ? 1 : 0);
+    w.opt_str(p.wchan);
+    w.num(p.nvcsw);
+    w.num(p.nivcsw);
+    w.num(p.run_remaining);
+    w.num(p.se.sum_exec_runtime);
+    w.num(p.se.vruntime);
+    w.num(p.usage);
   }
   for (let cpu = 0; cpu < k.sched.nr_cpu_ids; cpu++) {
     const rt = k.sched.rt_rq_stats(cpu);
-    parts.push([k.hotplug.cpu_online(cpu), rt.rt_nr_running, rt.rt_throttled, rt.rt_time, rt.rt_runtime]);
+    w.num(k.hotplug.cpu_online(cpu) ? 1 : 0);
+    w.num(rt.rt_nr_running);
+    w.num(rt.rt_throttled ? 1 : 0);
+    w.num(rt.rt_time);
+    w.num(rt.rt_runtime);
   }
-  parts.push(k.hotplug.log.map((op) => [op.op, op.cpu, op.result, op.end_ns, op.notifications.length]));
-  parts.push(pending_events(k.engine));
-  parts.push(dmesg_lines);
-  // node:crypto is fetched here, not imported: importing it builds its whole
-  // ES module facade, ~40 ms of every cold `ksim run`, which never digests.
-  const { createHash } = process.getBuiltinModule("node:crypto");
-  return createHash("sha1").update(JSON.stringify(parts)).digest("base64url");
+  const log = k.hotplug.log;
+  w.num(log.length);
+  for (const op of log) {
+    w.str(op.op);
+    w.num(op.cpu);
+    w.opt_str(op.result);
+    w.num(op.end_ns ?? -1);
+    w.num(op.notifications.length);
+  }
+  const pending = pending_events(k.engine);
+  w.num(pending.length);
+  for (const ev of pending) w.str(ev);
+  w.num(dmesg_lines);
+  return w.sha1();
 }
+
+/**
+ * The digest's input, written without formatting a number: every number as
+ * its float64 bytes, every string as its length (in that stream) and its
+ * UTF-8 bytes after the numbers, so that two different states never give the
+ * same input. One buffer is reused by every digest of the thread.
+ */
+class DigestWriter {
+  private bytes = new Uint8Array(8 * 1024);
+  private nums = new Float64Array(this.bytes.buffer);
+  private n = 0;
+  private text = "";
+  private static readonly utf8 = new TextEncoder();
+
+  reset(): void {
+    this.n = 0;
+    this.text = "";
+  }
+
+  num(x: number): void {
+    if (this.n === this.nums.length) this.grow(this.bytes.length * 2);
+    // + 0 folds -0 into 0, as the state's JSON used to.
+    this.nums[this.n++] = x + 0;
+  }
+
+  str(s: string): void {
+    this.num(s.length);
+    this.text += s;
+  }
+
+  /** A string or null (length -1). */
+  opt_str(s: string | null | undefined): void {
+    if (s === null || s === undefined) this.num(-1);
+    else this.str(s);
+  }
+
+  sha1(): string {
+    const at = this.n * 8;
+    // At most 3 UTF-8 bytes per UTF-16 unit.
+    if (at + this.text.length * 3 > this.bytes.length) this.grow(2 * (at + this.text.length * 3));
+    const { written } = DigestWriter.utf8.encodeInto(this.text, this.bytes.subarray(at));
+    // node:crypto is fetched here, not imported: importing it builds its whole
+    // ES module facade, ~40 ms of every cold `ksim run`, which never digests.
+    const { hash } = process.getBuiltinModule("node:crypto");
+    return hash("sha1", this.bytes.subarray(0, at + written), "base64url");
+  }
+
+  private grow(size: number): void {
+    const bytes = new Uint8Array(Math.ceil(size / 8) * 8);
+    bytes.set(this.bytes.subarray(0, this.n * 8));
+    this.bytes = bytes;
+    this.nums = new Float64Array(bytes.buffer);
+  }
+}
+
+const digest_writer = new DigestWriter();
 
 function pending_events(engine: Engine): string[] {
   return engine
