@@ -9,7 +9,7 @@ describe("random hotplug sequences", () => {
   it("results, masks and notifications match a plain model of 2.6.34's checks", () => {
     const op = fc.record({ up: fc.boolean(), cpu: fc.integer({ min: 0, max: NR_CPUS }) });
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 25 }), (ops) => {
+      fc.property(fc.array(op, { maxLength: 25, size: "max" }), (ops) => {
         const { k, hp } = boot(NR_CPUS);
         const seen: Seen[] = [];
         hp.register_cpu_notifier(recorder(hp, k, "a", 1, seen));
