@@ -115,18 +115,24 @@ describe("EventQueue", () => {
     );
   });
 
+  /** A queue of one event per entry of `times`, pushed in order (entry i has seq i). */
+  function queue_of(times: readonly number[]): EventQueue {
+    const q = new EventQueue();
+    times.forEach((t, i) => {
+      const ev = new SimEvent(`e${i}`, () => {});
+      ev.time = t;
+      ev.seq = i;
+      q.push(ev);
+    });
+    return q;
+  }
+
   it("keeps (time, seq) order across times far apart and a queue that grows and drains", () => {
     // Times up to 2^53 ns and one apart: the keys must stay exact.
     const big = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom(2 ** 53 - 2, 2 ** 53 - 1, 2 ** 40, 2 ** 40 + 1));
     fc.assert(
       fc.property(fc.array(big, { minLength: 1, maxLength: 400, size: "max" }), (times) => {
-        const q = new EventQueue();
-        times.forEach((t, i) => {
-          const ev = new SimEvent(`e${i}`, () => {});
-          ev.time = t;
-          ev.seq = i;
-          q.push(ev);
-        });
+        const q = queue_of(times);
         const out: [number, number][] = [];
         for (let ev = q.pop(); ev; ev = q.pop()) out.push([ev.time, ev.seq]);
         const want = times.map((t, i): [number, number] => [t, i]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
@@ -138,13 +144,7 @@ describe("EventQueue", () => {
   it("due_at gives every event due at the top's time, in sequence order, and only those", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 200, size: "max" }), (times) => {
-        const q = new EventQueue();
-        times.forEach((t, i) => {
-          const ev = new SimEvent(`e${i}`, () => {});
-          ev.time = t;
-          ev.seq = i;
-          q.push(ev);
-        });
+        const q = queue_of(times);
         const out: SimEvent[] = [new SimEvent("stale", () => {})];
         // Drain instant by instant: each due set is exactly the events of that time.
         while (q.size > 0) {
