@@ -96,7 +96,10 @@ export function state_digest(k: Kernel, dmesg_lines: number): string {
   }
   const pending = pending_events(k.engine);
   w.num(pending.length);
-  for (const ev of pending) w.str(ev);
+  for (const ev of pending) {
+    w.num(ev.time);
+    w.str(ev.name);
+  }
   w.num(dmesg_lines);
   return w.sha1();
 }
@@ -157,9 +160,16 @@ class DigestWriter {
 
 const digest_writer = new DigestWriter();
 
-function pending_events(engine: Engine): string[] {
-  return engine
-    .pending_events()
-    .map((ev) => `${ev.time} ${ev.name}`)
-    .sort();
+/** The queued events by time, then name: the sequence numbers left out. */
+function pending_events(engine: Engine): SimEvent[] {
+  pending_scratch.length = 0;
+  for (const ev of engine.pending_events()) pending_scratch.push(ev);
+  return pending_scratch.sort(by_time_then_name);
+}
+
+const pending_scratch: SimEvent[] = [];
+
+function by_time_then_name(a: SimEvent, b: SimEvent): number {
+  if (a.time !== b.time) return a.time - b.time;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }

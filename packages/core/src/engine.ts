@@ -100,9 +100,10 @@ export class Engine {
       this.end_tie_instant();
       if (this.stop_reason !== null) return null;
     }
+    // Most events have the instant to themselves: no list to gather.
+    if (!q.top_tied()) return q.pop()!;
     q.due_at(top.time, this.due);
     const due = this.due;
-    if (due.length < 2) return q.pop()!;
     this.tie_instant = true;
     const i = policy.choose(due, top.time);
     const ev = due[i];

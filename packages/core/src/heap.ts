@@ -59,6 +59,16 @@ export class EventQueue {
    * order, into `out`. Walks only the part of the heap at that time: a
    * parent is never later than its children.
    */
+  /**
+   * Another queued event is due at the top's time. Only the top's children
+   * need a look: an event due then sits below a chain of events due then.
+   */
+  top_tied(): boolean {
+    const n = this.heap.length;
+    const t = this.times;
+    return (n > 1 && t[1] === t[0]) || (n > 2 && t[2] === t[0]);
+  }
+
   due_at(time: Nanoseconds, out: SimEvent[]): void {
     out.length = 0;
     const h = this.heap;

@@ -158,6 +158,22 @@ describe("EventQueue", () => {
     );
   });
 
+  it("top_tied is true exactly while another queued event is due at the top's time", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 200, size: "max" }), (times) => {
+        const q = queue_of(times);
+        const left = new Map<number, number>();
+        for (const t of times) left.set(t, (left.get(t) ?? 0) + 1);
+        while (q.size > 0) {
+          const top = q.peek()!.time;
+          expect(q.top_tied()).toBe(left.get(top)! > 1);
+          q.pop();
+          left.set(top, left.get(top)! - 1);
+        }
+      }),
+    );
+  });
+
   it("stops at `until` with the clock there, and refuses to schedule in the past", () => {
     const e = new Engine();
     e.schedule(new SimEvent("late", () => {}), 500);
