@@ -12,13 +12,17 @@ function remove_at<T>(list: T[], i: number): void {
 /** Number of RT priority levels (MAX_RT_PRIO). */
 const RT_LEVELS = 100;
 
+/** Every level's list until its first task: frozen, so a stray push throws. */
+const NO_TASKS: TaskStruct[] = Object.freeze([]) as unknown as TaskStruct[];
+
 /**
  * struct rt_rq of a CPU (no RT group scheduling: one root rt_rq per CPU).
  * `queue[prio]` lists the runnable RT tasks of that priority, FIFO order;
  * `bitmap` marks the non-empty levels so the pick is one clz32 per word.
  */
 export class RtRq {
-  readonly queue: TaskStruct[][] = Array.from({ length: RT_LEVELS }, () => []);
+  /** A level's list is made on its first enqueue: most rt_rqs only ever see a few priorities. */
+  readonly queue: readonly TaskStruct[][] = new Array<TaskStruct[]>(RT_LEVELS).fill(NO_TASKS);
   private readonly bitmap = new Uint32Array(4);
   rt_nr_running = 0;
   /** ns of RT execution charged in the current period. */
@@ -42,7 +46,8 @@ export class RtRq {
   }
 
   enqueue(p: TaskStruct, head = false): void {
-    const q = this.queue[p.prio]!;
+    let q = this.queue[p.prio]!;
+    if (q === NO_TASKS) (this.queue as TaskStruct[][])[p.prio] = q = [];
     if (head) q.unshift(p);
     else q.push(p);
     this.bitmap[p.prio >>> 5]! |= 1 << (p.prio & 31);
