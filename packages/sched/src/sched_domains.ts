@@ -288,10 +288,33 @@ function cpu_powers(t: Topology, cpu_map: CpuMask, nr: number): number[] {
  * levels, each spanning its part of cpu_map, then cpu_attach_domain()'s
  * removal of degenerate levels. Returns each CPU's lowest remaining domain
  * (rq->sd), null for a CPU outside cpu_map or with none left.
+ *
+ * Which levels survive depends on the layout alone (spans, groups and the
+ * initial flags), so a cached layout remembers each CPU's surviving blocks
+ * and later builds make only those domains, fresh (their balancing state
+ * is per build); the degenerate ones would be unreachable at once.
  */
 export function build_sched_domains(t: Topology, cpu_map: CpuMask, nr: number, jiffies: number): (SchedDomain | null)[] {
-  const layout = domain_layout(t, cpu_map, nr);
+  const cached = domain_layout(t, cpu_map, nr);
   const out: (SchedDomain | null)[] = new Array<SchedDomain | null>(nr).fill(null);
+  const chains = cached.chains;
+  if (chains !== null) {
+    for (let cpu = cpu_map.first(); cpu >= 0; cpu = cpu_map.next(cpu + 1)) {
+      const chain = chains[cpu]!;
+      let child: SchedDomain | null = null;
+      for (const link of chain) {
+        const sd = new SchedDomain(link.level, link.block, link.block.cpu_group[cpu]!, jiffies);
+        if (child === null) out[cpu] = sd;
+        else {
+          child.parent = sd;
+          sd.child = child;
+        }
+        child = sd;
+      }
+    }
+    return out;
+  }
+  const layout = cached.layout;
   const bottoms: (SchedDomain | null)[] = new Array<SchedDomain | null>(nr).fill(null);
   LEVELS.forEach((level, l) => {
     const blocks = layout[l]!;
@@ -310,25 +333,70 @@ export function build_sched_domains(t: Topology, cpu_map: CpuMask, nr: number, j
       }
     }
   });
-  for (let cpu = cpu_map.first(); cpu >= 0; cpu = cpu_map.next(cpu + 1)) out[cpu] = drop_degenerate(bottoms[cpu] ?? null);
+  const new_chains: DomainLink[][] = [];
+  for (let cpu = 0; cpu < nr; cpu++) new_chains.push([]);
+  for (let cpu = cpu_map.first(); cpu >= 0; cpu = cpu_map.next(cpu + 1)) {
+    const sd = drop_degenerate(bottoms[cpu] ?? null);
+    out[cpu] = sd;
+    const chain = new_chains[cpu]!;
+    for (let x = sd; x !== null; x = x.parent) {
+      const block = layout[LEVELS.indexOf(x.level)]!.get(level_block(t, x.level, cpu, nr).first)!;
+      chain.push({ level: x.level, block });
+    }
+  }
+  cached.chains = new_chains;
   return out;
 }
 
 const LEVELS = ["SIBLING", "MC", "CPU"] as const;
 
+/** One domain of a CPU's chain after the degenerate ones are dropped: its level and block. */
+interface DomainLink {
+  readonly level: SdLevel;
+  readonly block: DomainBlock;
+}
+
+/** A layout already built, what it was built for, and each CPU's surviving domains. */
+interface CachedLayout {
+  readonly packages: number;
+  readonly cores_per_package: number;
+  readonly threads_per_core: number;
+  readonly nr: number;
+  readonly cpu_map: CpuMask;
+  readonly layout: Map<number, DomainBlock>[];
+  /** By CPU, bottom first; null until the first build_sched_domains of this layout has dropped the degenerate levels. */
+  chains: DomainLink[][] | null;
+}
+
 /**
  * Layouts already built, by topology, CPU count and cpu_map: a hotplug
  * stress run rebuilds the domains at every operation over a handful of
  * maps. Layouts never change, so sharing them changes nothing; the cache
- * is emptied when it holds LAYOUT_CACHE_MAX of them.
+ * is emptied when it holds LAYOUT_CACHE_MAX of them. Looked up by
+ * comparing masks word by word: a string key (joining the mask's words)
+ * cost more than the rest of a cache hit.
  */
-const layout_cache = new Map<string, Map<number, DomainBlock>[]>();
+const layout_cache: CachedLayout[] = [];
 const LAYOUT_CACHE_MAX = 64;
 
+function find_layout(t: Topology, cpu_map: CpuMask, nr: number): CachedLayout | null {
+  for (const c of layout_cache) {
+    if (
+      c.nr === nr &&
+      c.packages === t.packages &&
+      c.cores_per_package === t.cores_per_package &&
+      c.threads_per_core === t.threads_per_core &&
+      c.cpu_map.equals(cpu_map)
+    ) {
+      return c;
+    }
+  }
+  return null;
+}
+
 /** Each level's blocks for `cpu_map`, by the block's first CPU. */
-function domain_layout(t: Topology, cpu_map: CpuMask, nr: number): Map<number, DomainBlock>[] {
-  const key = `${t.packages}x${t.cores_per_package}x${t.threads_per_core}/${nr}/${cpu_map.bits.join(",")}`;
-  const hit = layout_cache.get(key);
+function domain_layout(t: Topology, cpu_map: CpuMask, nr: number): CachedLayout {
+  const hit = find_layout(t, cpu_map, nr);
   if (hit) return hit;
   const power = cpu_powers(t, cpu_map, nr);
   const layout = LEVELS.map((level) => {
@@ -341,9 +409,11 @@ function domain_layout(t: Topology, cpu_map: CpuMask, nr: number): Map<number, D
     }
     return blocks;
   });
-  if (layout_cache.size >= LAYOUT_CACHE_MAX) layout_cache.clear();
-  layout_cache.set(key, layout);
-  return layout;
+  if (layout_cache.length >= LAYOUT_CACHE_MAX) layout_cache.length = 0;
+  const { packages, cores_per_package, threads_per_core } = t;
+  const c: CachedLayout = { packages, cores_per_package, threads_per_core, nr, cpu_map: cpu_map.clone(), layout, chains: null };
+  layout_cache.push(c);
+  return c;
 }
 
 /** cpu_attach_domain(): drop degenerate parents, then a degenerate base. */
