@@ -6,6 +6,7 @@
 
 export {
   RawNotifierHead,
+  type NotifierBlockNoSleep,
   type NotifierCallObserver,
   type NotifierWalk,
   type NrCalls,

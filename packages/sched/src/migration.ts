@@ -41,7 +41,16 @@ const MIGRATION_RT_PRIORITY = 99;
  */
 export interface SchedNotifierBlock<S extends Scheduler = Scheduler> extends NotifierBlock {
   readonly sched: S;
+  /**
+   * The callback as a plain function for the actions at which it never
+   * sleeps, null for the others (cpu-hotplug's NotifierBlockNoSleep): the
+   * chain then needs no generator for them.
+   */
+  readonly notifier_call_nosleep: NotifierCallNoSleep | undefined;
 }
+
+/** What notifier_call does at an action where it never sleeps, and its value; null, having done nothing, where it may sleep. */
+export type NotifierCallNoSleep = (nb: NotifierBlock, action: number, hcpu: number) => number | null;
 
 /** The scheduler a notifier_block of sched_notifier() belongs to. */
 export function sched_of<S extends Scheduler>(nb: NotifierBlock): S {
@@ -49,8 +58,14 @@ export function sched_of<S extends Scheduler>(nb: NotifierBlock): S {
 }
 
 /** A notifier_block of the scheduler's, with `notifier_call` as its callback. */
-export function sched_notifier<S extends Scheduler>(sched: S, name: string, priority: number, notifier_call: NotifierBlock["notifier_call"]): SchedNotifierBlock<S> {
-  return { name, priority, notifier_call, sched };
+export function sched_notifier<S extends Scheduler>(
+  sched: S,
+  name: string,
+  priority: number,
+  notifier_call: NotifierBlock["notifier_call"],
+  notifier_call_nosleep?: NotifierCallNoSleep,
+): SchedNotifierBlock<S> {
+  return { name, priority, notifier_call, sched, notifier_call_nosleep };
 }
 
 /**
@@ -86,14 +101,17 @@ function* stop_migration_thread(s: Scheduler, cpu: number): KernelCall {
 
 /** migration_call's notifier_block. */
 export function migration_notifier(s: Scheduler): NotifierBlock {
-  return sched_notifier(s, "migration_call", s.params.migration_call_priority, migration_call);
+  return sched_notifier(s, "migration_call", s.params.migration_call_priority, migration_call, migration_call_nosleep);
 }
 
 /**
  * migration_call(): the scheduler's CPU notifier (priority 10 in 2.6.34,
- * "so that task migration happens before everything else").
+ * "so that task migration happens before everything else"). The events at
+ * which it never sleeps are migration_call_nosleep's.
  */
 function* migration_call(nb: NotifierBlock, action: number, cpu: number): KernelCall<number> {
+  const now = migration_call_nosleep(nb, action, cpu);
+  if (now !== null) return now;
   const s = sched_of(nb);
   const k = s.k;
   switch (action) {
@@ -112,14 +130,6 @@ function* migration_call(nb: NotifierBlock, action: number, cpu: number): Kernel
       s.migration_thread[cpu] = p;
       return NOTIFY_OK;
     }
-    case CPU_ONLINE:
-    case CPU_ONLINE_FROZEN: {
-      // "Strictly unnecessary, as first user will wake it."
-      const p = s.migration_thread[cpu];
-      if (p) s.wake_up_process(p);
-      s.set_rq_online(cpu);
-      return NOTIFY_OK;
-    }
     case CPU_UP_CANCELED:
     case CPU_UP_CANCELED_FROZEN: {
       const p = s.migration_thread[cpu];
@@ -129,6 +139,41 @@ function* migration_call(nb: NotifierBlock, action: number, cpu: number): Kernel
       yield* stop_migration_thread(s, cpu);
       return NOTIFY_OK;
     }
+    case CPU_DEAD:
+    case CPU_DEAD_FROZEN:
+      // cpuset_lock() is not modelled: nothing else here takes it.
+      migrate_dead_cpu(s, cpu);
+      // 2.6.34 as released: the thread was just moved here by
+      // migrate_live_tasks(); it must run on this CPU to exit.
+      yield* stop_migration_thread(s, cpu);
+      check_dead_rq_empty(s, cpu);
+      return NOTIFY_OK;
+    case CPU_POST_DEAD:
+      // The fix: by now hrtimer_cpu_notify(CPU_DEAD) has migrated the timers.
+      yield* stop_migration_thread(s, cpu);
+      return NOTIFY_OK;
+    default:
+      BUG(`migration_call: action ${action} is migration_call_nosleep's`);
+  }
+}
+
+/** migration_call() at the events where it does not sleep; null at the others. */
+function migration_call_nosleep(nb: NotifierBlock, action: number, cpu: number): number | null {
+  const s = sched_of(nb);
+  switch (action) {
+    case CPU_UP_PREPARE:
+    case CPU_UP_PREPARE_FROZEN:
+    case CPU_UP_CANCELED:
+    case CPU_UP_CANCELED_FROZEN:
+      return null;
+    case CPU_ONLINE:
+    case CPU_ONLINE_FROZEN: {
+      // "Strictly unnecessary, as first user will wake it."
+      const p = s.migration_thread[cpu];
+      if (p) s.wake_up_process(p);
+      s.set_rq_online(cpu);
+      return NOTIFY_OK;
+    }
     case CPU_DYING:
     case CPU_DYING_FROZEN:
       // Update our root-domain: rq_offline_rt() -> __disable_runtime().
@@ -136,29 +181,33 @@ function* migration_call(nb: NotifierBlock, action: number, cpu: number): Kernel
       return NOTIFY_OK;
     case CPU_DEAD:
     case CPU_DEAD_FROZEN:
-      // cpuset_lock() is not modelled: nothing else here takes it.
-      s.migrate_live_tasks(cpu);
-      s.check_rq(cpu);
-      if (s.params.migration_thread_stop === "CPU_DEAD") {
-        // 2.6.34 as released: the thread was just moved here by
-        // migrate_live_tasks(); it must run on this CPU to exit.
-        yield* stop_migration_thread(s, cpu);
-      }
-      if (s.rq_nr_running(cpu) !== 0) BUG(`CPU ${cpu} is dead but its runqueue still has tasks`);
+      // The thread is stopped here only as 2.6.34 was released: that sleeps.
+      if (s.params.migration_thread_stop === "CPU_DEAD") return null;
+      migrate_dead_cpu(s, cpu);
+      check_dead_rq_empty(s, cpu);
       return NOTIFY_OK;
     case CPU_POST_DEAD:
-      // The fix: by now hrtimer_cpu_notify(CPU_DEAD) has migrated the timers.
-      if (s.params.migration_thread_stop === "CPU_POST_DEAD") yield* stop_migration_thread(s, cpu);
-      return NOTIFY_OK;
+      // The fix stops the thread here: that sleeps.
+      return s.params.migration_thread_stop === "CPU_POST_DEAD" ? null : NOTIFY_OK;
     default:
       // 2.6.34's migration_call ends in "return NOTIFY_OK" for every event.
       return NOTIFY_OK;
   }
 }
 
+/** CPU_DEAD's first part: the dead CPU's tasks move away, and its runqueues are checked. */
+function migrate_dead_cpu(s: Scheduler, cpu: number): void {
+  s.migrate_live_tasks(cpu);
+  s.check_rq(cpu);
+}
+
+function check_dead_rq_empty(s: Scheduler, cpu: number): void {
+  if (s.rq_nr_running(cpu) !== 0) BUG(`CPU ${cpu} is dead but its runqueue still has tasks`);
+}
+
 /** cpuset_track_online_cpus's notifier_block. */
 export function cpuset_track_online_cpus_notifier(s: Scheduler): NotifierBlock {
-  return sched_notifier(s, "cpuset_track_online_cpus", 0, cpuset_track_online_cpus);
+  return sched_notifier(s, "cpuset_track_online_cpus", 0, cpuset_track_online_cpus, cpuset_track_online_cpus_nosleep);
 }
 
 /**
@@ -167,7 +216,12 @@ export function cpuset_track_online_cpus_notifier(s: Scheduler): NotifierBlock {
  * partition_sched_domains() re-attaches every active rq to a new root
  * domain, which resets rt_time and rt_throttled on each (README).
  */
-function* cpuset_track_online_cpus(nb: NotifierBlock, action: number, _cpu: number): KernelCall<number> {
+function* cpuset_track_online_cpus(nb: NotifierBlock, action: number, cpu: number): KernelCall<number> {
+  return cpuset_track_online_cpus_nosleep(nb, action, cpu);
+}
+
+/** cpuset_track_online_cpus() never sleeps. */
+function cpuset_track_online_cpus_nosleep(nb: NotifierBlock, action: number, _cpu: number): number {
   const s = sched_of(nb);
   switch (action) {
     case CPU_ONLINE:
@@ -185,7 +239,7 @@ function* cpuset_track_online_cpus(nb: NotifierBlock, action: number, _cpu: numb
 
 /** update_runtime's notifier_block. */
 export function update_runtime_notifier(s: Scheduler): NotifierBlock {
-  return sched_notifier(s, "update_runtime", s.params.update_runtime_priority, update_runtime);
+  return sched_notifier(s, "update_runtime", s.params.update_runtime_priority, update_runtime, update_runtime_nosleep);
 }
 
 /**
@@ -193,6 +247,11 @@ export function update_runtime_notifier(s: Scheduler): NotifierBlock {
  * stops lending RT runtime; one coming up (or staying) gets its own back.
  */
 function* update_runtime(nb: NotifierBlock, action: number, cpu: number): KernelCall<number> {
+  return update_runtime_nosleep(nb, action, cpu);
+}
+
+/** update_runtime() never sleeps. */
+function update_runtime_nosleep(nb: NotifierBlock, action: number, cpu: number): number {
   const s = sched_of(nb);
   switch (action) {
     case CPU_DOWN_PREPARE:

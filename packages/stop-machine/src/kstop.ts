@@ -100,11 +100,14 @@ export class KstopMachine implements StopMachineOps {
   readonly workqueue_cpu_notifier: NotifierBlock;
 
   constructor(private readonly k: Kernel) {
-    this.workqueue_cpu_notifier = {
+    const nb = {
       name: "workqueue_cpu_callback",
       priority: 0,
-      notifier_call: (_nb, action, cpu): KernelCall<number> => this.workqueue_cpu_callback(action, cpu),
+      notifier_call: (_nb: NotifierBlock, action: number, cpu: number): KernelCall<number> => this.workqueue_cpu_callback(action, cpu),
+      // cpu-hotplug's NotifierBlockNoSleep: the chain calls it without making a generator.
+      notifier_call_nosleep: (_nb: NotifierBlock, action: number, cpu: number): number | null => this.workqueue_cpu_callback_nosleep(action, cpu),
     };
+    this.workqueue_cpu_notifier = nb;
   }
 
   /** The kstop/N threads that exist now, by CPU. */
@@ -204,14 +207,12 @@ export class KstopMachine implements StopMachineOps {
    * and a dead or cancelled CPU's thread is stopped.
    */
   private *workqueue_cpu_callback(action: number, cpu: number): KernelCall<number> {
-    const c = this.percpu?.[cpu];
-    if (c === undefined) return NOTIFY_OK;
+    const now = this.workqueue_cpu_callback_nosleep(action, cpu);
+    if (now !== null) return now;
+    const c = this.percpu![cpu]!;
     switch (action & ~CPU_TASKS_FROZEN) {
       case CPU_UP_PREPARE:
         yield* this.create_workqueue_thread(c);
-        break;
-      case CPU_ONLINE:
-        this.start_workqueue_thread(c, cpu);
         break;
       case CPU_UP_CANCELED:
         this.start_workqueue_thread(c, -1);
@@ -224,6 +225,27 @@ export class KstopMachine implements StopMachineOps {
         break;
     }
     return NOTIFY_OK;
+  }
+
+  /**
+   * workqueue_cpu_callback() where it does not sleep: with no workqueue, and
+   * at every event but CPU_UP_PREPARE, CPU_UP_CANCELED and CPU_POST_DEAD;
+   * null at those.
+   */
+  private workqueue_cpu_callback_nosleep(action: number, cpu: number): number | null {
+    const c = this.percpu?.[cpu];
+    if (c === undefined) return NOTIFY_OK;
+    switch (action & ~CPU_TASKS_FROZEN) {
+      case CPU_UP_PREPARE:
+      case CPU_UP_CANCELED:
+      case CPU_POST_DEAD:
+        return null;
+      case CPU_ONLINE:
+        this.start_workqueue_thread(c, cpu);
+        return NOTIFY_OK;
+      default:
+        return NOTIFY_OK;
+    }
   }
 
   /** worker_thread(): sleep in S until work is queued or kthread_stop asks; run the work. */
@@ -313,7 +335,7 @@ export class KstopMachine implements StopMachineOps {
   *stop_machine(fn: () => number, cpus: CpuMask): KernelCall<number> {
     if (!can_sleep()) BUG("stop_machine called from atomic context");
     const me = current();
-    if (this.percpu?.some((c) => c.thread === me)) BUG(`stop_machine called from ${me.comm}: it would wait for itself`);
+    if (this.is_kstop_thread(me)) BUG(`stop_machine called from ${me.comm}: it would wait for itself`);
     yield* mutex_lock(this.lock, "stop_machine");
     const percpu = this.percpu;
     if (percpu === null) BUG("__stop_machine without stop_machine_create: no kstop workqueue");
@@ -346,6 +368,13 @@ export class KstopMachine implements StopMachineOps {
     this.nr_calls++;
     mutex_unlock(this.lock);
     return ret;
+  }
+
+  private is_kstop_thread(p: TaskStruct): boolean {
+    const percpu = this.percpu;
+    if (percpu === null) return false;
+    for (const c of percpu) if (c.thread === p) return true;
+    return false;
   }
 
   /** The task blocked in stop_machine waits for the first kstop thread still due to run. */

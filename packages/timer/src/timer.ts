@@ -170,11 +170,14 @@ export class Timers implements TimerOps {
   ) {
     this.tick_ns = tick_nsec(k.config.hz);
     this.timer_slack = opts.timer_slack ?? false;
-    this.timers_nb = {
+    const timers_nb = {
       name: "timer_cpu_notify",
       priority: opts.priority ?? TIMER_CPU_NOTIFY_PRIORITY,
-      notifier_call: (nb, action, hcpu) => this.timer_cpu_notify(nb, action, hcpu),
+      notifier_call: (nb: NotifierBlock, action: number, hcpu: number): KernelCall<number> => this.timer_cpu_notify(nb, action, hcpu),
+      // cpu-hotplug's NotifierBlockNoSleep: the chain calls it without making a generator.
+      notifier_call_nosleep: (_nb: NotifierBlock, action: number, hcpu: number): number => this.timer_cpu_notify_nosleep(action, hcpu),
     };
+    this.timers_nb = timers_nb;
   }
 
   /**
@@ -488,6 +491,11 @@ export class Timers implements TimerOps {
 
   /** timer_cpu_notify(): called by the chain in the caller's context; never blocks. */
   private *timer_cpu_notify(_self: NotifierBlock, action: number, hcpu: number): KernelCall<number> {
+    return this.timer_cpu_notify_nosleep(action, hcpu);
+  }
+
+  /** timer_cpu_notify() as a plain function: it never sleeps. */
+  private timer_cpu_notify_nosleep(action: number, hcpu: number): number {
     switch (action) {
       case CPU_UP_PREPARE:
       case CPU_UP_PREPARE_FROZEN:
