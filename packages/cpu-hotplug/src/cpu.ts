@@ -81,11 +81,27 @@ const STOPS_CHAIN = /^(NOTIFY_BAD|NOTIFY_STOP|notifier_from_errno\()/;
 interface HotplugOp {
   readonly rec: HotplugOpRecord;
   readonly task: TaskStruct;
-  /** Events this operation will still send if nothing fails, in order. */
-  pending: number[];
-  /** Where it is when no notifier is being called. */
-  where: string;
+  /**
+   * Events this operation will still send if nothing fails, in order: those
+   * of `pending` from `pending_from` on (`pending` is one of the shared
+   * DOWN_EVENTS / UP_EVENTS lists, never changed).
+   */
+  pending: readonly number[];
+  pending_from: number;
+  /**
+   * Where it is when no notifier is being called: a sentence, or an event
+   * it is sending, or WHERE_IDLE_WAIT; the sentence is written only when an
+   * explainer asks (op_where), not at every step of every operation.
+   */
+  where: string | number;
 }
+
+/** The events cpu_down and cpu_up send if nothing fails, in order. */
+const DOWN_EVENTS: readonly number[] = Object.freeze([CPU_DOWN_PREPARE, CPU_DYING, CPU_DEAD, CPU_POST_DEAD]);
+const UP_EVENTS: readonly number[] = Object.freeze([CPU_UP_PREPARE, CPU_STARTING, CPU_ONLINE]);
+const NO_EVENTS: readonly number[] = Object.freeze([]);
+/** HotplugOp.where: _cpu_down waits for the dying CPU to run its idle task. */
+const WHERE_IDLE_WAIT = -1;
 
 /** struct cpu_hotplug of kernel/cpu.c. */
 export interface CpuHotplugLock {
@@ -315,7 +331,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
       }
     }
     yield* this.cpu_maps_update_begin();
-    this.op_locked(op, [CPU_DOWN_PREPARE, CPU_DYING, CPU_DEAD, CPU_POST_DEAD]);
+    this.op_locked(op, DOWN_EVENTS);
     let err: number;
     if (this.cpu_hotplug_disabled) err = -EBUSY;
     else err = yield* this._cpu_down(cpu, false, op);
@@ -345,7 +361,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     let err = this.prepare_error(yield* this.cpu_chain.__raw_notifier_call_chain(CPU_DOWN_PREPARE | mod, cpu, -1, nr_calls));
     if (err) {
       this.set_cpu_active(cpu, true);
-      op.pending = [];
+      op.pending = NO_EVENTS;
       // The notifier that refused hears nothing more.
       nr_calls.value--;
       yield* this.cpu_chain.__raw_notifier_call_chain(CPU_DOWN_FAILED | mod, cpu, nr_calls.value, null);
@@ -360,7 +376,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     err = yield* k.stop_machine.stop_machine(() => this.take_cpu_down(cpu, mod, op), CpuMask.cpumask_of(cpu));
     if (err) {
       this.set_cpu_active(cpu, true);
-      op.pending = [];
+      op.pending = NO_EVENTS;
       // The CPU did not die: everyone hears it, nobody may refuse.
       if (this.nofail_refused(yield* this.cpu_chain.raw_notifier_call_chain(CPU_DOWN_FAILED | mod, cpu))) {
         BUG(`_cpu_down(${cpu}): a notifier returned NOTIFY_BAD at CPU_DOWN_FAILED`);
@@ -369,7 +385,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
       if (this.cpu_online(cpu)) BUG(`_cpu_down(${cpu}): CPU still online after take_cpu_down`);
 
       // Wait for the dying CPU to switch to its idle task: yield(), plus a cpu_relax() worth of time.
-      op.where = `waiting for CPU ${cpu} to run its idle task`;
+      op.where = WHERE_IDLE_WAIT;
       while (!k.sched.idle_cpu(cpu)) {
         yield SCHEDULE;
         yield RUN(CPU_RELAX_NS);
@@ -478,7 +494,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
       err = -EINVAL;
     } else {
       yield* this.cpu_maps_update_begin();
-      this.op_locked(op, [CPU_UP_PREPARE, CPU_STARTING, CPU_ONLINE]);
+      this.op_locked(op, UP_EVENTS);
       if (this.cpu_hotplug_disabled) err = -EBUSY;
       else err = yield* this._cpu_up(cpu, false, op);
       this.op_unlocked(op);
@@ -513,7 +529,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     }
     // out_notify:
     if (ret !== 0) {
-      op.pending = [];
+      op.pending = NO_EVENTS;
       yield* this.cpu_chain.__raw_notifier_call_chain(CPU_UP_CANCELED | mod, cpu, nr_calls.value, null);
     }
     this.cpu_hotplug_done();
@@ -599,27 +615,28 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     this.nr_ops++;
     const k = this.k;
     if (k.trace.enabled) k.trace.emit("cpuhp_op", raw_smp_processor_id(), { op: name, target_cpu: cpu, phase: "begin", result: "incomplete" });
-    return { rec, task: p, pending: [], where: "waiting for cpu_add_remove_lock" };
+    return { rec, task: p, pending: NO_EVENTS, pending_from: 0, where: "waiting for cpu_add_remove_lock" };
   }
 
   /** The operation holds cpu_add_remove_lock and will send `events`. */
-  private op_locked(op: HotplugOp, events: number[]): void {
+  private op_locked(op: HotplugOp, events: readonly number[]): void {
     if (this.op !== null) BUG(`${op.rec.op}(${op.rec.cpu}) holds cpu_add_remove_lock while another operation is in progress`);
     this.op = op;
     op.pending = events;
+    op.pending_from = 0;
     op.where = "about to begin";
   }
 
   /** The operation is about to send `event`: it and the events before it are no longer pending. */
   private op_reached(op: HotplugOp, event: number): void {
-    const i = op.pending.indexOf(event);
-    if (i >= 0) op.pending.splice(0, i + 1);
-    op.where = `sending ${cpu_event_name(event)}`;
+    const i = op.pending.indexOf(event, op.pending_from);
+    if (i >= 0) op.pending_from = i + 1;
+    op.where = event;
   }
 
   /** About to drop cpu_add_remove_lock: the next operation may take over. */
   private op_unlocked(op: HotplugOp): void {
-    op.pending = [];
+    op.pending = NO_EVENTS;
     if (this.op === op) this.op = null;
   }
 
@@ -660,7 +677,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
         : `${who} is walking the ${node.event} chain and has not called ${nb.name} yet`;
       return { from: node, to, because };
     }
-    if (op.pending.some((a) => cpu_event_name(a) === node.event)) {
+    if (op.pending.slice(op.pending_from).some((a) => cpu_event_name(a) === node.event)) {
       return { from: node, to, because: `${who} has not sent ${node.event} yet: it is ${this.op_position(op)}` };
     }
     return this.explain_cut(op, nb, node);
@@ -697,7 +714,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
       const state = blocked(op.task) ? "blocked" : "running";
       return `${state} in ${w.current.name} (priority ${w.current.priority}) in the ${cpu_event_name(w.action)} chain`;
     }
-    return op.where;
+    return op_where(op);
   }
 
   /** cpu_hotplug_begin's sleep: the writer waits for a reader to put its reference. */
@@ -712,6 +729,14 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
       because: `${waiter.comm}/${waiter.pid} waits in cpu_hotplug_begin for ${this.cpu_hotplug.refcount} get_online_cpus() reference(s); ${wait_node_name(to)} holds one`,
     };
   }
+}
+
+/** HotplugOp.where as a sentence. */
+function op_where(op: HotplugOp): string {
+  const w = op.where;
+  if (typeof w === "string") return w;
+  if (w === WHERE_IDLE_WAIT) return `waiting for CPU ${op.rec.cpu} to run its idle task`;
+  return `sending ${cpu_event_name(w)}`;
 }
 
 function blocked(p: TaskStruct): boolean {

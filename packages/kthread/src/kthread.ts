@@ -64,7 +64,8 @@ export class Kthread {
   /** ksim's memory that kthread_stop() was called, to catch a second call. */
   stop_called = false;
   readonly exited: Completion;
-  readonly parked: Completion;
+  /** Made at the first park: only 3.x's parking uses it, and most threads never park. */
+  private parked_completion: Completion | null = null;
 
   constructor(
     readonly task: TaskStruct,
@@ -75,10 +76,15 @@ export class Kthread {
     this.exited = new Completion("kthread->exited", (waiter) =>
       task_edge(waiter, task, `kthread_stop(${task.name}) waits for the thread to exit`),
     );
-    this.parked = new Completion("kthread->parked", (waiter) =>
-      task_edge(waiter, task, `kthread_park(${task.name}) waits for the thread to park`),
-    );
     this.vfork_done = this.exited;
+  }
+
+  /** The completion kthread_park() waits on. */
+  get parked(): Completion {
+    const task = this.task;
+    return (this.parked_completion ??= new Completion("kthread->parked", (waiter) =>
+      task_edge(waiter, task, `kthread_park(${task.name}) waits for the thread to park`),
+    ));
   }
 }
 

@@ -10,6 +10,26 @@ export const TASK_COMM_LEN = 16;
  * argument is a bug in the caller, as a compiler's format check would say.
  */
 export function format_comm(namefmt: string, args: readonly (string | number)[]): string {
+  // Per-CPU threads ("kstop/%d", "migration/%d") are made at every hotplug
+  // operation, from a handful of formats and CPU numbers.
+  const a = args[0];
+  if (args.length === 1 && typeof a === "number" && Number.isInteger(a) && a >= 0 && a < FORMAT_MEMO_MAX_ARG) {
+    let by_arg = format_memo.get(namefmt);
+    if (by_arg === undefined) {
+      if (format_memo.size >= FORMAT_MEMO_MAX_FMTS) format_memo.clear();
+      format_memo.set(namefmt, (by_arg = []));
+    }
+    return (by_arg[a] ??= vsnprintf_comm(namefmt, args));
+  }
+  return vsnprintf_comm(namefmt, args);
+}
+
+/** format_comm's results for one small non-negative integer argument, by format and argument. */
+const format_memo = new Map<string, string[]>();
+const FORMAT_MEMO_MAX_FMTS = 64;
+const FORMAT_MEMO_MAX_ARG = 4096;
+
+function vsnprintf_comm(namefmt: string, args: readonly (string | number)[]): string {
   let out = "";
   let next = 0;
   const take = (conv: string): string | number => {
