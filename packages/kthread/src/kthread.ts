@@ -21,6 +21,7 @@ import {
   put_task_struct,
   rt_policy,
   schedule,
+  SCHEDULE,
   smp_processor_id,
   wait_for_completion,
   WARN_ON,
@@ -124,6 +125,11 @@ export class Kthreads implements KthreadOps {
   kthreadd_task: TaskStruct | null = null;
   /** kthread_create_list: requests waiting for kthreadd, oldest first. */
   private readonly kthread_create_list: KthreadCreateInfo[] = [];
+  /**
+   * cpu_all_mask, made once: kthread_create() gives it to every new thread
+   * (set_cpus_allowed_ptr copies it), several per hotplug operation.
+   */
+  private all_mask: CpuMask | null = null;
 
   constructor(private readonly k: Kernel) {}
 
@@ -151,7 +157,7 @@ export class Kthreads implements KthreadOps {
       tsk.state = "S";
       if (this.kthread_create_list.length === 0) {
         tsk.wchan = "kthreadd";
-        yield* schedule();
+        yield SCHEDULE;
       }
       tsk.state = "R";
       for (let create = this.kthread_create_list.shift(); create; create = this.kthread_create_list.shift()) {
@@ -187,12 +193,17 @@ export class Kthreads implements KthreadOps {
     create.result = tsk;
     complete(create.done);
     tsk.wchan = "kthread";
-    yield* schedule();
+    yield SCHEDULE;
 
     let ret = -EINTR;
     if (!self.should_stop) {
-      // 3.x: a thread parked before its first run parks here (smpboot).
-      yield* this.__kthread_parkme(self);
+      // 3.x: a thread parked before its first run parks here (smpboot);
+      // one not asked to park (every 2.6.34 thread) passes straight through.
+      if (self.should_park) yield* this.__kthread_parkme(self);
+      else {
+        self.is_parked = false;
+        tsk.state = "R";
+      }
       ret = yield* create.call_threadfn();
     }
     // do_exit() -> mm_release(): the stopper may go on; the executor does the rest of do_exit.
@@ -229,7 +240,7 @@ export class Kthreads implements KthreadOps {
     if (p === null) BUG(`kthread_create(${comm}): kthreadd completed the request without a thread`);
     p.comm = comm;
     this.k.sched.sched_setscheduler(p, "NORMAL", 0);
-    this.k.sched.set_cpus_allowed_ptr(p, cpu_all_mask(this.k.sched.nr_cpu_ids));
+    this.k.sched.set_cpus_allowed_ptr(p, (this.all_mask ??= cpu_all_mask(this.k.sched.nr_cpu_ids)));
     return p;
   }
 

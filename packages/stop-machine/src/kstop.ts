@@ -171,7 +171,8 @@ export class KstopMachine implements StopMachineOps {
     const hp = this.k.hotplug;
     yield* hp.cpu_maps_update_begin();
     const percpu = this.percpu ?? [];
-    for (const c of percpu) yield* this.cleanup_workqueue_thread(c);
+    // An offline CPU has no thread to clean up.
+    for (const c of percpu) if (c.thread !== null) yield* this.cleanup_workqueue_thread(c);
     this.percpu = null;
     hp.cpu_maps_update_done();
   }
