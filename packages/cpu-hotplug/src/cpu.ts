@@ -151,6 +151,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
    * logs thousands of operations of a dozen calls each, nearly all alike,
    * and sharing them keeps the log a small part of the heap.
    */
+  private readonly cpu_masks: CpuMask[] = [];
   private readonly notification_records = new Map<NotifierBlock, { ret: number; rec: NotificationRecord }[][]>();
 
   constructor(
@@ -373,7 +374,7 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     const restore_allowed = this.keep_caller_off(current());
 
     op.where = "in stop_machine(take_cpu_down)";
-    err = yield* k.stop_machine.stop_machine(() => this.take_cpu_down(cpu, mod, op), CpuMask.cpumask_of(cpu));
+    err = yield* k.stop_machine.stop_machine(() => this.take_cpu_down(cpu, mod, op), this.cpumask_of(cpu));
     if (err) {
       this.set_cpu_active(cpu, true);
       op.pending = NO_EVENTS;
@@ -591,6 +592,11 @@ export class CpuHotplug implements CpuHotplugOps, NotifierCallObserver {
     const rec = Object.freeze({ event: cpu_event_name(action), notifier: nb.name, ret: notify_name(ret) });
     seen.push({ ret, rec });
     return rec;
+  }
+
+  /** cpumask_of(cpu), made once per CPU: stop_machine() copies what it is given. */
+  private cpumask_of(cpu: number): CpuMask {
+    return (this.cpu_masks[cpu] ??= CpuMask.cpumask_of(cpu));
   }
 
   /** printk(): into the machine's kernel log. */

@@ -792,9 +792,11 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
    * partition: the top cpuset's, which tracks cpu_active_mask.
    */
   partition_sched_domains(doms_new: CpuMask): void {
-    if (this.doms_cur?.equals(doms_new)) return;
-    if (this.doms_cur) this.detach_destroy_domains(this.doms_cur);
-    const map = doms_new.clone();
+    const cur = this.doms_cur;
+    if (cur?.equals(doms_new)) return;
+    if (cur) this.detach_destroy_domains(cur);
+    // The old partition's mask is free once detached: it takes the new one's CPUs.
+    const map = cur ? cur.copy(doms_new) : doms_new.clone();
     this.build_sched_domains(map);
     this.doms_cur = map;
   }

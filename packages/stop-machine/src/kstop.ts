@@ -38,10 +38,11 @@ import {
   smp_processor_id,
   STOP_MACHINE,
   wait_for_completion,
-  type CpuMask,
+  CpuMask,
   type Kernel,
   type KernelCall,
   type NotifierBlock,
+  type RunEffect,
   type StopMachineOps,
   type Subsystem,
   type SubsystemFactory,
@@ -50,6 +51,9 @@ import {
   type WaitNode,
 } from "@ksim/core";
 import { STOPMACHINE_DISABLE_IRQ, STOPMACHINE_EXIT, STOPMACHINE_NONE, STOPMACHINE_PREPARE, STOPMACHINE_RUN } from "./state.js";
+
+/** The spin of cpu_relax(): an endless RUN, ended by set_state(). Effects are only read, so one serves every spin. */
+const RUN_UNTIL_STATE_MOVES: RunEffect = Object.freeze(RUN(Number.POSITIVE_INFINITY));
 
 /** MAX_RT_PRIO-1 as an rt_priority: create_workqueue_thread() of an RT workqueue. */
 const KSTOP_RT_PRIORITY = MAX_RT_PRIO - 1;
@@ -85,6 +89,8 @@ export class KstopMachine implements StopMachineOps {
   private num_threads = 0;
   private nr_todo = 0;
   private active_cpus: CpuMask | null = null;
+  /** What active_cpus points to when it is not null: a copy of stop_machine's cpus, made once. */
+  private readonly active_cpus_buf = new CpuMask();
   private fn: (() => number) | null = null;
   private fnret = 0;
   /** kstop threads spinning in cpu_relax() until the state moves. */
@@ -290,14 +296,10 @@ export class KstopMachine implements StopMachineOps {
     if (--this.thread_ack === 0) this.set_state(this.state + 1);
   }
 
-  /** cpu_relax() until the state moves: CPU time, RT time of this thread's rq. */
-  private *cpu_relax(): KernelCall {
-    this.spinners.push(current());
-    yield RUN(Number.POSITIVE_INFINITY);
-  }
 
   /** stop_cpu(): the work every online CPU's kstop thread runs. */
   private *stop_cpu(c: KstopCpu): KernelCall {
+    const me = current();
     const cpu = smp_processor_id();
     if (cpu !== c.cpu) BUG(`kstop/${c.cpu} runs stop_cpu on CPU ${cpu}`);
     const active = this.is_active(cpu);
@@ -305,7 +307,13 @@ export class KstopMachine implements StopMachineOps {
     let curstate = STOPMACHINE_NONE;
     let irqs_off = false;
     do {
-      while (this.state === curstate) yield* this.cpu_relax();
+      // cpu_relax() until the state moves: CPU time, RT time of this thread's
+      // rq. Inline, as it is in the kernel: a generator per turn cost more
+      // than the rest of the spin.
+      while (this.state === curstate) {
+        this.spinners.push(me);
+        yield RUN_UNTIL_STATE_MOVES;
+      }
       curstate = this.state;
       if (curstate === STOPMACHINE_PREPARE) c.acked = true;
       else if (curstate === STOPMACHINE_DISABLE_IRQ) {
@@ -342,7 +350,7 @@ export class KstopMachine implements StopMachineOps {
     if (percpu === null) BUG("__stop_machine without stop_machine_create: no kstop workqueue");
     const online = this.k.hotplug.cpu_online_mask;
     this.num_threads = this.k.hotplug.num_online_cpus();
-    this.active_cpus = cpus.is_empty() ? null : cpus.clone();
+    this.active_cpus = cpus.is_empty() ? null : this.active_cpus_buf.copy(cpus);
     this.fn = fn;
     this.fnret = 0;
     this.nr_todo = this.num_threads;
