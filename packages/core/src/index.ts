@@ -143,6 +143,7 @@ export {
 } from "./notifier.js";
 export type {
   NotifierBlock,
+  NotifierCallNoSleep,
 } from "./notifier.js";
 
 // include/linux/cpu.h

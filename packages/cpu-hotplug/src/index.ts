@@ -6,7 +6,6 @@
 
 export {
   RawNotifierHead,
-  type NotifierBlockNoSleep,
   type NotifierCallObserver,
   type NotifierWalk,
   type NrCalls,

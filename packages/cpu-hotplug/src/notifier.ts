@@ -38,20 +38,6 @@ interface WalkState extends NotifierWalk {
   next: ChainNode | null;
 }
 
-/**
- * A notifier_block whose callback is also a plain function for the actions
- * at which it never sleeps: notifier_call_nosleep() does what notifier_call
- * would and returns its value, or returns null, having done nothing, for
- * an action at which it may sleep; the chain then calls notifier_call. A
- * hotplug operation calls a dozen callbacks per event, nearly all of which
- * return at once; calling them as generators (a generator object and a
- * yield* each) was most of the walk's cost. Blocks of other packages give
- * the method by name, without importing this type.
- */
-export interface NotifierBlockNoSleep extends NotifierBlock {
-  notifier_call_nosleep?(nb: NotifierBlock, action: number, hcpu: number): number | null;
-}
-
 /** Told about every call a chain makes: the hotplug log and trace use it. */
 export interface NotifierCallObserver {
   notifier_call_begin(nb: NotifierBlock, action: number, v: number): void;
@@ -166,7 +152,7 @@ export class RawNotifierHead {
         w.next = nl.next;
         w.current = nb;
         this.observer?.notifier_call_begin(nb, action, v);
-        const now = (nb as NotifierBlockNoSleep).notifier_call_nosleep?.(nb, action, v);
+        const now = nb.notifier_call_nosleep?.(nb, action, v);
         ret = now != null ? now : yield* nb.notifier_call(nb, action, v);
         this.observer?.notifier_call_end(nb, action, v, ret);
         w.current = null;

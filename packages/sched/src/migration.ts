@@ -25,6 +25,7 @@ import {
   SCHEDULE,
   type KernelCall,
   type NotifierBlock,
+  type NotifierCallNoSleep,
   type TaskStruct,
 } from "@ksim/core";
 import type { Scheduler } from "./sched.js";
@@ -43,14 +44,11 @@ export interface SchedNotifierBlock<S extends Scheduler = Scheduler> extends Not
   readonly sched: S;
   /**
    * The callback as a plain function for the actions at which it never
-   * sleeps, null for the others (cpu-hotplug's NotifierBlockNoSleep): the
+   * sleeps, null for the others (NotifierBlock.notifier_call_nosleep): the
    * chain then needs no generator for them.
    */
   readonly notifier_call_nosleep: NotifierCallNoSleep | undefined;
 }
-
-/** What notifier_call does at an action where it never sleeps, and its value; null, having done nothing, where it may sleep. */
-export type NotifierCallNoSleep = (nb: NotifierBlock, action: number, hcpu: number) => number | null;
 
 /** The scheduler a notifier_block of sched_notifier() belongs to. */
 export function sched_of<S extends Scheduler>(nb: NotifierBlock): S {

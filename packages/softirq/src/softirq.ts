@@ -108,7 +108,7 @@ export class Softirqs implements SoftirqOps {
       name: "cpu_callback",
       priority: opts.priority ?? CPU_CALLBACK_PRIORITY,
       notifier_call: (nb: NotifierBlock, action: number, hcpu: number): KernelCall<number> => this.cpu_callback(nb, action, hcpu),
-      // cpu-hotplug's NotifierBlockNoSleep: the chain calls it without making a generator.
+      // The chain calls it without making a generator.
       notifier_call_nosleep: (_nb: NotifierBlock, action: number, hcpu: number): number | null => this.cpu_callback_nosleep(action, hcpu),
     };
     this.cpu_nfb = cpu_nfb;

@@ -110,7 +110,7 @@ export class KstopMachine implements StopMachineOps {
       name: "workqueue_cpu_callback",
       priority: 0,
       notifier_call: (_nb: NotifierBlock, action: number, cpu: number): KernelCall<number> => this.workqueue_cpu_callback(action, cpu),
-      // cpu-hotplug's NotifierBlockNoSleep: the chain calls it without making a generator.
+      // The chain calls it without making a generator.
       notifier_call_nosleep: (_nb: NotifierBlock, action: number, cpu: number): number | null => this.workqueue_cpu_callback_nosleep(action, cpu),
     };
     this.workqueue_cpu_notifier = nb;

@@ -174,7 +174,7 @@ export class Timers implements TimerOps {
       name: "timer_cpu_notify",
       priority: opts.priority ?? TIMER_CPU_NOTIFY_PRIORITY,
       notifier_call: (nb: NotifierBlock, action: number, hcpu: number): KernelCall<number> => this.timer_cpu_notify(nb, action, hcpu),
-      // cpu-hotplug's NotifierBlockNoSleep: the chain calls it without making a generator.
+      // The chain calls it without making a generator.
       notifier_call_nosleep: (_nb: NotifierBlock, action: number, hcpu: number): number => this.timer_cpu_notify_nosleep(action, hcpu),
     };
     this.timers_nb = timers_nb;
