@@ -3,10 +3,22 @@ import { BUG, type TaskStruct } from "@ksim/core";
 /** RUNTIME_INF: an rt_rq with no bandwidth limit. */
 export const RUNTIME_INF = Number.POSITIVE_INFINITY;
 
-/** Removes entry `i`, keeping the order of the rest (splice(i, 1) without the array it returns). */
-function remove_at<T>(list: T[], i: number): void {
+/**
+ * Removes entry `i`, keeping the order of the rest (splice(i, 1) without the
+ * array it returns). pop(), not `length--`: V8 frees the backing store of an
+ * array whose length is set to 0, so a list that empties and fills again
+ * (a priority level, a cfs_rq) would allocate one on every enqueue.
+ */
+export function remove_at<T>(list: T[], i: number): void {
   for (let k = i + 1; k < list.length; k++) list[k - 1] = list[k]!;
-  list.length--;
+  list.pop();
+}
+
+/** Inserts `x` at `i`, moving the rest up (splice(i, 0, x) without the array it returns). */
+export function insert_at<T>(list: T[], i: number, x: T): void {
+  list.push(x);
+  for (let k = list.length - 1; k > i; k--) list[k] = list[k - 1]!;
+  list[i] = x;
 }
 
 /** Number of RT priority levels (MAX_RT_PRIO). */

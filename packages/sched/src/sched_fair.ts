@@ -405,9 +405,12 @@ export class FairSchedClass implements SchedClass {
    * and with it cpu_load[] updates and its periodic balance.
    */
   curr_changed(rq: CpuExec): void {
-    const cpu = rq.cpu;
     const busy = rq.curr !== rq.idle;
-    if (busy === this.ticking[cpu]) return;
+    // Apart, so that the usual case (no change) inlines into set_curr_task small.
+    if (busy !== this.ticking[rq.cpu]) this.tick_changed(rq.cpu, busy);
+  }
+
+  private tick_changed(cpu: number, busy: boolean): void {
     this.update_cpu_load(cpu);
     this.ticking[cpu] = busy;
     if (busy) this.idle_cpus.clear_cpu(cpu);

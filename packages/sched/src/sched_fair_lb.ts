@@ -122,7 +122,8 @@ export class FairLoadIndex {
       if (settled(cpu, this.load[cpu]!)) this.unsettled.clear_cpu(cpu);
       else list[j++] = cpu;
     }
-    list.length = j;
+    // Only when one settled: setting length is a runtime call, and at 0 it frees the backing store.
+    while (list.length > j) list.pop();
   }
 
   /** The sum of the fair load of the CPUs in both `a` and `b`. */

@@ -1,6 +1,6 @@
 import { CpuMask, MAX_RT_PRIO, type CpuExec, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
 import { CPUPRI_INVALID } from "./cpupri.js";
-import type { RtRq } from "./rq.js";
+import { insert_at, remove_at, type RtRq } from "./rq.js";
 import type { SchedClass, SchedCore } from "./sched_class.js";
 import { SD_WAKE_AFFINE, type SchedDomain } from "./sched_domains.js";
 
@@ -348,10 +348,10 @@ function enqueue_pushable_task(rt_rq: RtRq, p: TaskStruct): void {
   const list = rt_rq.pushable;
   let i = list.length;
   while (i > 0 && list[i - 1]!.prio > p.prio) i--;
-  list.splice(i, 0, p);
+  insert_at(list, i, p);
 }
 
 function dequeue_pushable_task(rt_rq: RtRq, p: TaskStruct): void {
   const i = rt_rq.pushable.indexOf(p);
-  if (i >= 0) rt_rq.pushable.splice(i, 1);
+  if (i >= 0) remove_at(rt_rq.pushable, i);
 }
