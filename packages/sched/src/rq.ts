@@ -114,6 +114,16 @@ export class RtRq {
     return RT_LEVELS;
   }
 
+  /** The first non-empty priority at or after `from`, or MAX_RT_PRIO. */
+  next_prio(from: number): number {
+    for (let w = from >>> 5; w < 4; w++) {
+      let bits = this.bitmap[w]!;
+      if (w === from >>> 5) bits &= -1 << (from & 31);
+      if (bits !== 0) return w * 32 + (31 - Math.clz32(bits & -bits));
+    }
+    return RT_LEVELS;
+  }
+
   /** The first task of the highest non-empty priority, or null. */
   first(): TaskStruct | null {
     for (let w = 0; w < 4; w++) {

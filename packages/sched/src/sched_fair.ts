@@ -466,11 +466,9 @@ export class FairSchedClass implements SchedClass {
   /** The highest weighted load of a CPU an idle or busy CPU could pull from (0: none). */
   private max_pullable_load(): number {
     if (this.max_pullable < 0) {
-      let max = 0;
-      this.pullable_loads.forEach((n, load) => {
-        if (n > 0 && load > max) max = load;
-      });
-      this.max_pullable = max;
+      max_seen = 0;
+      this.pullable_loads.forEach(see_pullable_load);
+      this.max_pullable = max_seen;
     }
     return this.max_pullable;
   }
@@ -752,6 +750,12 @@ export class FairSchedClass implements SchedClass {
       }
     }
   }
+}
+
+/** max_pullable_load()'s running maximum: a callback that captures nothing is not allocated per call. */
+let max_seen = 0;
+function see_pullable_load(n: number, load: number): void {
+  if (n > 0 && load > max_seen) max_seen = load;
 }
 
 /** need_active_balance() without power savings. */

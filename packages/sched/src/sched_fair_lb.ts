@@ -479,7 +479,8 @@ function find_busiest_indexed(env: LbEnv, sd: SchedDomain, this_cpu: number, idl
   let max_load = 0;
   let pos = NR_CPUS;
   let shortfall = 0;
-  for (const i of unsettled_list) {
+  for (let k = 0; k < unsettled_list.length; k++) {
+    const i = unsettled_list[k]!;
     if (i === this_cpu || !sd.span.test_cpu(i) || !cpus.test_cpu(i)) continue;
     const v = env.source_load(i, load_idx);
     shortfall += x.load[i]! - v;
@@ -491,7 +492,9 @@ function find_busiest_indexed(env: LbEnv, sd: SchedDomain, this_cpu: number, idl
       pos = p;
     }
   }
-  for (const w of x.loads_desc) {
+  const loads_desc = x.loads_desc;
+  for (let k = 0; k < loads_desc.length; k++) {
+    const w = loads_desc[k]!;
     if (w < max_load) break;
     const b = x.by_load.get(w)!;
     if (b.n === 0) continue;

@@ -251,8 +251,13 @@ export class RtSchedClass implements SchedClass {
   private pick_next_highest_task_rt(src: number, cpu: number): TaskStruct | null {
     const rq = this.s.rqs[src]!;
     const rt_rq = this.s.rt_rqs[src]!;
-    for (let idx = rt_rq.first_prio(); idx < MAX_RT_PRIO; idx++) {
-      for (const p of rt_rq.queue[idx]!) if (this.pick_rt_task(rq, p, cpu)) return p;
+    // The non-empty levels only, by the bitmap, as the kernel's walk does.
+    for (let idx = rt_rq.next_prio(0); idx < MAX_RT_PRIO; idx = rt_rq.next_prio(idx + 1)) {
+      const q = rt_rq.queue[idx]!;
+      for (let i = 0; i < q.length; i++) {
+        const p = q[i]!;
+        if (this.pick_rt_task(rq, p, cpu)) return p;
+      }
     }
     return null;
   }
