@@ -126,6 +126,17 @@ export class FairLoadIndex {
     while (list.length > j) list.pop();
   }
 
+  /** The largest load of a CPU in `mask` (0: none). */
+  max_load_in(mask: CpuMask): number {
+    const keys = this.loads_desc;
+    for (let k = 0; k < keys.length; k++) {
+      const w = keys[k]!;
+      const b = this.by_load.get(w)!;
+      if (b.n > 0 && b.cpus.intersects(mask)) return w;
+    }
+    return 0;
+  }
+
   /** The sum of the fair load of the CPUs in both `a` and `b`. */
   load_in(a: CpuMask, b: CpuMask): number {
     let sum = this.total;
