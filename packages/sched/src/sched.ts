@@ -357,8 +357,19 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
   }
 
   jiffies(): number {
-    return Math.floor(this.engine.now / this.tick_ns);
+    // The balancer reads jiffies several times per CPU it looks at, all in
+    // one instant: one division per instant, not per read.
+    const now = this.engine.now;
+    if (now !== this.jiffies_at) {
+      this.jiffies_at = now;
+      this.jiffies_val = Math.floor(now / this.tick_ns);
+    }
+    return this.jiffies_val;
   }
+
+  /** jiffies() as of engine time jiffies_at. */
+  private jiffies_at = -1;
+  private jiffies_val = 0;
 
   /** The hotplug service, looked up once it exists (the kernel record resolves it at each use). */
   private hp: Kernel["hotplug"] | null = null;
