@@ -105,6 +105,34 @@ export class EventQueue {
     return top;
   }
 
+  /**
+   * The top event, off the queue as far as its owner can tell (index -1),
+   * but left in slot 0 until requeue_top() or drop_top(): the engine fires
+   * it from there, and most events requeue themselves. Every key queued
+   * meanwhile is later (time at or after its time, a higher sequence), so
+   * nothing rises past it and the rest of the heap stays ordered below it.
+   */
+  detach_top(): SimEvent | undefined {
+    const top = this.heap[0];
+    if (top !== undefined) top.index = -1;
+    return top;
+  }
+
+  /** The detached top `ev`, requeued with its new key: one sift down from the root instead of pop() and push(). */
+  requeue_top(ev: SimEvent): void {
+    this.times[0] = ev.time;
+    this.seqs[0] = ev.seq;
+    this.down(0, ev, 0);
+  }
+
+  /** The detached top leaves the queue for good: pop() but for its index. */
+  drop_top(): void {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (last !== top) this.down(0, last, h.length);
+  }
+
   /** Re-sorts `ev` after its (time, seq) changed while queued. */
   update(ev: SimEvent): void {
     const i = ev.index;
