@@ -45,6 +45,12 @@ export class Engine {
   private readonly due: SimEvent[] = [];
   /** The current instant had a choice point: tell the policy when it ends. */
   private tie_instant = false;
+  /**
+   * The event firing now, still in the queue's top slot (detach_top), or
+   * null: if it requeues itself, as an hrtick or a balance tick does, the
+   * queue moves it in place.
+   */
+  private firing: SimEvent | null = null;
   /** The process context of this machine: what current() reads while it runs. */
   readonly ctx: ExecContext = new_exec_context();
 
@@ -58,12 +64,20 @@ export class Engine {
   }
 
   get pending(): number {
-    return this.queue.size;
+    return this.queue.size - (this.firing !== null ? 1 : 0);
   }
 
   /** The queued events, in no particular order (read only). */
   pending_events(): readonly SimEvent[] {
+    this.drop_firing();
     return this.queue.entries();
+  }
+
+  /** The firing event did not requeue itself: it leaves the top slot. */
+  private drop_firing(): void {
+    if (this.firing === null) return;
+    this.firing = null;
+    this.queue.drop_top();
   }
 
   /** Queue (or requeue) `ev` at absolute time `at`. */
@@ -71,6 +85,11 @@ export class Engine {
     if (!(at >= this.now)) BUG(`event ${ev.name} scheduled in the past (${at} < ${this.now})`);
     ev.time = at;
     ev.seq = this.seq++;
+    if (ev === this.firing) {
+      this.firing = null;
+      this.queue.requeue_top(ev);
+      return;
+    }
     // A requeue moves the entry in place: one sift instead of remove + push.
     if (ev.index >= 0) this.queue.update(ev);
     else this.queue.push(ev);
@@ -120,6 +139,8 @@ export class Engine {
   run(until: Nanoseconds, max_events = Number.POSITIVE_INFINITY): RunEnd {
     const q = this.queue;
     if (this.bug) return "bug";
+    // A run from inside an event (a test's): that event is off the queue for good.
+    this.drop_firing();
     this.activate();
     for (;;) {
       if (this.stop_reason !== null) return "stopped";
@@ -139,8 +160,10 @@ export class Engine {
       if (this.events >= max_events) return "event_limit";
       let next: SimEvent;
       // One predictable branch when no policy is installed.
-      if (this.tie_policy === null) next = q.pop()!;
-      else {
+      if (this.tie_policy === null) {
+        next = q.detach_top()!;
+        this.firing = next;
+      } else {
         const picked = this.pick_tie(ev);
         if (picked === null) return "stopped";
         next = picked;
@@ -150,12 +173,14 @@ export class Engine {
       try {
         next.fire(next);
       } catch (e) {
+        this.drop_firing();
         if (is_kernel_bug(e)) {
           this.bug = { at_ns: this.now, message: e.message, kind: e.kind };
           return "bug";
         }
         throw e;
       }
+      this.drop_firing();
     }
   }
 }

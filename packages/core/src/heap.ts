@@ -89,7 +89,9 @@ export class EventQueue {
     const i = this.heap.length;
     if (i + 1 >= this.times.length) this.grow();
     this.heap.push(ev);
-    this.up(i, ev, ev.time, ev.seq);
+    this.times[i] = ev.time;
+    this.seqs[i] = ev.seq;
+    this.up(i, ev, i);
   }
 
   pop(): SimEvent | undefined {
@@ -97,17 +99,46 @@ export class EventQueue {
     const top = h[0];
     if (top === undefined) return undefined;
     const last = h.pop()!;
-    if (last !== top) {
-      const n = h.length;
-      this.down(0, last, this.times[n]!, this.seqs[n]!);
-    }
+    // The last entry's key stays in slot h.length, one past the heap.
+    if (last !== top) this.down(0, last, h.length);
     top.index = -1;
     return top;
   }
 
+  /**
+   * The top event, off the queue as far as its owner can tell (index -1),
+   * but left in slot 0 until requeue_top() or drop_top(): the engine fires
+   * it from there, and most events requeue themselves. Every key queued
+   * meanwhile is later (time at or after its time, a higher sequence), so
+   * nothing rises past it and the rest of the heap stays ordered below it.
+   */
+  detach_top(): SimEvent | undefined {
+    const top = this.heap[0];
+    if (top !== undefined) top.index = -1;
+    return top;
+  }
+
+  /** The detached top `ev`, requeued with its new key: one sift down from the root instead of pop() and push(). */
+  requeue_top(ev: SimEvent): void {
+    this.times[0] = ev.time;
+    this.seqs[0] = ev.seq;
+    this.down(0, ev, 0);
+  }
+
+  /** The detached top leaves the queue for good: pop() but for its index. */
+  drop_top(): void {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (last !== top) this.down(0, last, h.length);
+  }
+
   /** Re-sorts `ev` after its (time, seq) changed while queued. */
   update(ev: SimEvent): void {
-    this.sift(ev.index, ev, ev.time, ev.seq);
+    const i = ev.index;
+    this.times[i] = ev.time;
+    this.seqs[i] = ev.seq;
+    this.sift(i, ev, i);
   }
 
   remove(ev: SimEvent): void {
@@ -115,10 +146,7 @@ export class EventQueue {
     if (i < 0) return;
     const h = this.heap;
     const last = h.pop()!;
-    if (last !== ev) {
-      const n = h.length;
-      this.sift(i, last, this.times[n]!, this.seqs[n]!);
-    }
+    if (last !== ev) this.sift(i, last, h.length);
     ev.index = -1;
   }
 
@@ -131,24 +159,33 @@ export class EventQueue {
     this.seqs = seqs;
   }
 
-  /** Places `ev` with key (t, s) at the hole `i`, up or down as its parent says. */
-  private sift(i: number, ev: SimEvent, t: number, s: number): void {
+  /**
+   * Places `ev`, whose key is in slot `k` of the key arrays, at the hole
+   * `i`, up or down as its parent says. The key is passed by slot, not as
+   * two numbers: a time past 2^31 ns is a heap number in V8, and where a
+   * sift is not inlined (the inlining budget of a large caller ran out) each
+   * call boxed it, an allocation per queue operation.
+   */
+  private sift(i: number, ev: SimEvent, k: number): void {
     if (i > 0) {
       const pi = (i - 1) >> 1;
+      const t = this.times[k]!;
       const pt = this.times[pi]!;
-      if (t < pt || (t === pt && s < this.seqs[pi]!)) {
-        this.up(i, ev, t, s);
+      if (t < pt || (t === pt && this.seqs[k]! < this.seqs[pi]!)) {
+        this.up(i, ev, k);
         return;
       }
     }
-    this.down(i, ev, t, s);
+    this.down(i, ev, k);
   }
 
-  /** Moves the hole at `i` up past every parent later than (t, s), then fills it with `ev`. */
-  private up(i: number, ev: SimEvent, t: number, s: number): void {
+  /** Moves the hole at `i` up past every parent later than ev's key (slot `k`), then fills it with `ev`. */
+  private up(i: number, ev: SimEvent, k: number): void {
     const h = this.heap;
     const times = this.times;
     const seqs = this.seqs;
+    const t = times[k]!;
+    const s = seqs[k]!;
     while (i > 0) {
       const pi = (i - 1) >> 1;
       const pt = times[pi]!;
@@ -166,12 +203,14 @@ export class EventQueue {
     seqs[i] = s;
   }
 
-  /** Moves the hole at `i` down past every child earlier than (t, s), then fills it with `ev`. */
-  private down(i: number, ev: SimEvent, t: number, s: number): void {
+  /** Moves the hole at `i` down past every child earlier than ev's key (slot `k`), then fills it with `ev`. */
+  private down(i: number, ev: SimEvent, k: number): void {
     const h = this.heap;
     const n = h.length;
     const times = this.times;
     const seqs = this.seqs;
+    const t = times[k]!;
+    const s = seqs[k]!;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;

@@ -188,6 +188,49 @@ describe("EventQueue", () => {
     expect(() => e.schedule(ev, 10)).toThrow(/in the past/);
   });
 
+  it("fires in (time, seq) order when events requeue, cancel and queue others while they fire", () => {
+    // The firing event stays in the queue's top slot until it requeues
+    // itself or the handler returns: a model list says what must fire next.
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(7), fc.nat(3), fc.nat(20)), { minLength: 1, maxLength: 300 }), (ops) => {
+        const e = new Engine();
+        let model: { ev: SimEvent; time: number; seq: number }[] = [];
+        let seq = 0;
+        const sched = (ev: SimEvent, at: number) => {
+          model = model.filter((m) => m.ev !== ev);
+          model.push({ ev, time: at, seq: seq++ });
+          e.schedule(ev, at);
+        };
+        const cancel = (ev: SimEvent) => {
+          model = model.filter((m) => m.ev !== ev);
+          e.cancel(ev);
+        };
+        let k = 0;
+        const evs: SimEvent[] = [];
+        const fire = (self: SimEvent) => {
+          const first = model.reduce((a, b) => (b.time < a.time || (b.time === a.time && b.seq < a.seq) ? b : a));
+          expect(first.ev).toBe(self);
+          expect(e.now).toBe(first.time);
+          model = model.filter((m) => m.ev !== self);
+          expect(self.queued).toBe(false);
+          expect(e.pending).toBe(model.length);
+          for (let n = 0; n < 3 && k < ops.length; n++, k++) {
+            const [what, which, d] = ops[k]!;
+            const ev = evs[which % evs.length]!;
+            if (what < 3) sched(ev, e.now + d);
+            else if (what < 5) cancel(ev);
+            else if (what < 6) sched(self, e.now + d);
+            expect(ev.queued).toBe(model.some((m) => m.ev === ev));
+          }
+        };
+        for (let i = 0; i < 4; i++) evs.push(new SimEvent(`ev${i}`, fire));
+        for (const ev of evs) sched(ev, 0);
+        e.run(Number.MAX_SAFE_INTEGER, 2000);
+        if (e.pending === 0) expect(model).toEqual([]);
+      }),
+    );
+  });
+
   it("ends a run at the event limit", () => {
     const e = new Engine();
     const tick: SimEvent = new SimEvent("tick", () => e.schedule(tick, e.now + 1));

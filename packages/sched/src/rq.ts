@@ -3,10 +3,22 @@ import { BUG, type TaskStruct } from "@ksim/core";
 /** RUNTIME_INF: an rt_rq with no bandwidth limit. */
 export const RUNTIME_INF = Number.POSITIVE_INFINITY;
 
-/** Removes entry `i`, keeping the order of the rest (splice(i, 1) without the array it returns). */
-function remove_at<T>(list: T[], i: number): void {
+/**
+ * Removes entry `i`, keeping the order of the rest (splice(i, 1) without the
+ * array it returns). pop(), not `length--`: V8 frees the backing store of an
+ * array whose length is set to 0, so a list that empties and fills again
+ * (a priority level, a cfs_rq) would allocate one on every enqueue.
+ */
+export function remove_at<T>(list: T[], i: number): void {
   for (let k = i + 1; k < list.length; k++) list[k - 1] = list[k]!;
-  list.length--;
+  list.pop();
+}
+
+/** Inserts `x` at `i`, moving the rest up (splice(i, 0, x) without the array it returns). */
+export function insert_at<T>(list: T[], i: number, x: T): void {
+  list.push(x);
+  for (let k = list.length - 1; k > i; k--) list[k] = list[k - 1]!;
+  list[i] = x;
 }
 
 /** Number of RT priority levels (MAX_RT_PRIO). */
@@ -97,6 +109,16 @@ export class RtRq {
   first_prio(): number {
     for (let w = 0; w < 4; w++) {
       const bits = this.bitmap[w]!;
+      if (bits !== 0) return w * 32 + (31 - Math.clz32(bits & -bits));
+    }
+    return RT_LEVELS;
+  }
+
+  /** The first non-empty priority at or after `from`, or MAX_RT_PRIO. */
+  next_prio(from: number): number {
+    for (let w = from >>> 5; w < 4; w++) {
+      let bits = this.bitmap[w]!;
+      if (w === from >>> 5) bits &= -1 << (from & 31);
       if (bits !== 0) return w * 32 + (31 - Math.clz32(bits & -bits));
     }
     return RT_LEVELS;

@@ -357,8 +357,19 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
   }
 
   jiffies(): number {
-    return Math.floor(this.engine.now / this.tick_ns);
+    // The balancer reads jiffies several times per CPU it looks at, all in
+    // one instant: one division per instant, not per read.
+    const now = this.engine.now;
+    if (now !== this.jiffies_at) {
+      this.jiffies_at = now;
+      this.jiffies_val = Math.floor(now / this.tick_ns);
+    }
+    return this.jiffies_val;
   }
+
+  /** jiffies() as of engine time jiffies_at. */
+  private jiffies_at = -1;
+  private jiffies_val = 0;
 
   /** The hotplug service, looked up once it exists (the kernel record resolves it at each use). */
   private hp: Kernel["hotplug"] | null = null;
@@ -523,23 +534,15 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
    */
   hrtick_start(rq: CpuExec): void {
     const p = rq.curr;
-    const now = this.engine.now;
     let at = Number.POSITIVE_INFINITY;
     if (p !== rq.idle) {
       if (rt_policy(p.policy)) {
-        const rt_rq = this.rt_rqs[rq.cpu]!;
-        if (this.rt_bandwidth_enabled && rt_rq.rt_runtime !== RUNTIME_INF && rt_rq.rt_runtime < this.rt_period) {
-          at = this.tick_after(now + Math.max(0, rt_rq.rt_runtime - rt_rq.rt_time));
-        }
-        if (p.policy === "RR") {
-          const slice_end = now + Math.max(0, p.rt.time_slice);
-          at = Math.min(at, Math.ceil(slice_end / this.tick_ns) * this.tick_ns);
-        }
+        at = this.hrtick_rt_at(rq, p);
       } else {
         const cfs = this.cfs_rqs[rq.cpu]!;
         if (cfs.nr_running > 1) {
           const ran = p.se.sum_exec_runtime - p.se.prev_sum_exec_runtime;
-          at = this.tick_after(now + Math.max(0, this.sched_slice(cfs, p) - ran));
+          at = this.tick_after(this.engine.now + Math.max(0, this.sched_slice(cfs, p) - ran));
         }
       }
     }
@@ -548,6 +551,26 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     } else if (!rq.hrtick_ev.queued || rq.hrtick_ev.time !== at) {
       this.engine.schedule(rq.hrtick_ev, at);
     }
+  }
+
+  /**
+   * hrtick_start()'s tick for an RT curr: its budget running out, the end of
+   * an RR slice. Apart, so that the fair path, taken at every CFS slice end,
+   * is small enough for V8 to inline whole into schedule() (a call it could
+   * not inline boxes each time it passes).
+   */
+  private hrtick_rt_at(rq: CpuExec, p: TaskStruct): number {
+    const now = this.engine.now;
+    let at = Number.POSITIVE_INFINITY;
+    const rt_rq = this.rt_rqs[rq.cpu]!;
+    if (this.rt_bandwidth_enabled && rt_rq.rt_runtime !== RUNTIME_INF && rt_rq.rt_runtime < this.rt_period) {
+      at = this.tick_after(now + Math.max(0, rt_rq.rt_runtime - rt_rq.rt_time));
+    }
+    if (p.policy === "RR") {
+      const slice_end = now + Math.max(0, p.rt.time_slice);
+      at = Math.min(at, Math.ceil(slice_end / this.tick_ns) * this.tick_ns);
+    }
+    return at;
   }
 
   // ---- RT bandwidth (sched_rt.c) -------------------------------------------

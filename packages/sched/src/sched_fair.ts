@@ -59,16 +59,10 @@ export class FairSchedClass implements SchedClass {
   /** CPUs with more than one task, one of them fair: what an idle CPU could pull. */
   private nr_pullable_rqs = 0;
   private readonly pullable: boolean[] = [];
-  /** The weighted load of each pullable CPU (-1: not pullable), and how many CPUs have each. */
+  /** The weighted load of each pullable CPU (-1: not pullable), and the pullable CPUs. */
   private readonly pullable_load: number[] = [];
-  /**
-   * A count that drops to 0 stays as a key until zero_loads says to sweep:
-   * V8 reallocates a Map's table when a delete leaves it a quarter full, so a
-   * delete per dequeue would allocate on the hot path.
-   */
-  private readonly pullable_loads = new Map<number, number>();
-  private zero_loads = 0;
-  /** The largest key of pullable_loads, recomputed after a change (-1: stale). */
+  private readonly pullable_mask = new CpuMask();
+  /** The largest load of a pullable CPU, recomputed after a change (-1: stale). */
   private max_pullable = 0;
   /** CPUs whose tick is stopped (idle under NO_HZ). */
   private readonly idle_cpus: CpuMask;
@@ -405,9 +399,12 @@ export class FairSchedClass implements SchedClass {
    * and with it cpu_load[] updates and its periodic balance.
    */
   curr_changed(rq: CpuExec): void {
-    const cpu = rq.cpu;
     const busy = rq.curr !== rq.idle;
-    if (busy === this.ticking[cpu]) return;
+    // Apart, so that the usual case (no change) inlines into set_curr_task small.
+    if (busy !== this.ticking[rq.cpu]) this.tick_changed(rq.cpu, busy);
+  }
+
+  private tick_changed(cpu: number, busy: boolean): void {
     this.update_cpu_load(cpu);
     this.ticking[cpu] = busy;
     if (busy) this.idle_cpus.clear_cpu(cpu);
@@ -431,44 +428,27 @@ export class FairSchedClass implements SchedClass {
     if (w !== this.env.index.load[cpu]) this.settle_at[cpu] = 0;
     this.env.index.update(cpu, w, this.s.nr_running(cpu));
     const pullable = this.s.nr_running(cpu) >= 2 && this.s.cfs_rqs[cpu]!.nr_running >= 1 && this.s.rq_online[cpu]!;
-    const load = pullable ? this.weighted_cpuload(cpu) : -1;
-    const old = this.pullable_load[cpu]!;
-    if (load !== old) {
-      const m = this.pullable_loads;
-      if (old >= 0) {
-        const n = m.get(old)! - 1;
-        m.set(old, n);
-        if (n === 0 && ++this.zero_loads > 32 && this.zero_loads * 2 > m.size) this.sweep_zero_loads();
-      }
-      if (load >= 0) {
-        const n = m.get(load) ?? 0;
-        if (n === 0 && m.has(load)) this.zero_loads--;
-        m.set(load, n + 1);
-      }
+    const load = pullable ? w : -1;
+    if (load !== this.pullable_load[cpu]) {
       this.pullable_load[cpu] = load;
       this.max_pullable = -1;
     }
     if (pullable === this.pullable[cpu]) return;
     this.pullable[cpu] = pullable;
+    if (pullable) this.pullable_mask.set_cpu(cpu);
+    else this.pullable_mask.clear_cpu(cpu);
     this.nr_pullable_rqs += pullable ? 1 : -1;
     if (pullable && !this.ilb_ev.queued) this.arm_ilb();
   }
 
-  private sweep_zero_loads(): void {
-    const m = this.pullable_loads;
-    for (const [load, n] of m) if (n === 0) m.delete(load);
-    this.zero_loads = 0;
-  }
-
-  /** The highest weighted load of a CPU an idle or busy CPU could pull from (0: none). */
+  /**
+   * The highest weighted load of a CPU an idle or busy CPU could pull from
+   * (0: none): the largest load of the index with a pullable CPU. The index
+   * holds each CPU's weighted_cpuload as of its last enqueue or dequeue, as
+   * pullable_load does.
+   */
   private max_pullable_load(): number {
-    if (this.max_pullable < 0) {
-      let max = 0;
-      this.pullable_loads.forEach((n, load) => {
-        if (n > 0 && load > max) max = load;
-      });
-      this.max_pullable = max;
-    }
+    if (this.max_pullable < 0) this.max_pullable = this.env.index.max_load_in(this.pullable_mask);
     return this.max_pullable;
   }
 

@@ -122,7 +122,19 @@ export class FairLoadIndex {
       if (settled(cpu, this.load[cpu]!)) this.unsettled.clear_cpu(cpu);
       else list[j++] = cpu;
     }
-    list.length = j;
+    // Only when one settled: setting length is a runtime call, and at 0 it frees the backing store.
+    while (list.length > j) list.pop();
+  }
+
+  /** The largest load of a CPU in `mask` (0: none). */
+  max_load_in(mask: CpuMask): number {
+    const keys = this.loads_desc;
+    for (let k = 0; k < keys.length; k++) {
+      const w = keys[k]!;
+      const b = this.by_load.get(w)!;
+      if (b.n > 0 && b.cpus.intersects(mask)) return w;
+    }
+    return 0;
   }
 
   /** The sum of the fair load of the CPUs in both `a` and `b`. */
@@ -478,7 +490,8 @@ function find_busiest_indexed(env: LbEnv, sd: SchedDomain, this_cpu: number, idl
   let max_load = 0;
   let pos = NR_CPUS;
   let shortfall = 0;
-  for (const i of unsettled_list) {
+  for (let k = 0; k < unsettled_list.length; k++) {
+    const i = unsettled_list[k]!;
     if (i === this_cpu || !sd.span.test_cpu(i) || !cpus.test_cpu(i)) continue;
     const v = env.source_load(i, load_idx);
     shortfall += x.load[i]! - v;
@@ -490,7 +503,9 @@ function find_busiest_indexed(env: LbEnv, sd: SchedDomain, this_cpu: number, idl
       pos = p;
     }
   }
-  for (const w of x.loads_desc) {
+  const loads_desc = x.loads_desc;
+  for (let k = 0; k < loads_desc.length; k++) {
+    const w = loads_desc[k]!;
     if (w < max_load) break;
     const b = x.by_load.get(w)!;
     if (b.n === 0) continue;

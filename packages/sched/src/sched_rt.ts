@@ -1,6 +1,6 @@
 import { CpuMask, MAX_RT_PRIO, type CpuExec, type SelectTaskRqReason, type TaskStruct } from "@ksim/core";
 import { CPUPRI_INVALID } from "./cpupri.js";
-import type { RtRq } from "./rq.js";
+import { insert_at, remove_at, type RtRq } from "./rq.js";
 import type { SchedClass, SchedCore } from "./sched_class.js";
 import { SD_WAKE_AFFINE, type SchedDomain } from "./sched_domains.js";
 
@@ -251,8 +251,13 @@ export class RtSchedClass implements SchedClass {
   private pick_next_highest_task_rt(src: number, cpu: number): TaskStruct | null {
     const rq = this.s.rqs[src]!;
     const rt_rq = this.s.rt_rqs[src]!;
-    for (let idx = rt_rq.first_prio(); idx < MAX_RT_PRIO; idx++) {
-      for (const p of rt_rq.queue[idx]!) if (this.pick_rt_task(rq, p, cpu)) return p;
+    // The non-empty levels only, by the bitmap, as the kernel's walk does.
+    for (let idx = rt_rq.next_prio(0); idx < MAX_RT_PRIO; idx = rt_rq.next_prio(idx + 1)) {
+      const q = rt_rq.queue[idx]!;
+      for (let i = 0; i < q.length; i++) {
+        const p = q[i]!;
+        if (this.pick_rt_task(rq, p, cpu)) return p;
+      }
     }
     return null;
   }
@@ -348,10 +353,10 @@ function enqueue_pushable_task(rt_rq: RtRq, p: TaskStruct): void {
   const list = rt_rq.pushable;
   let i = list.length;
   while (i > 0 && list[i - 1]!.prio > p.prio) i--;
-  list.splice(i, 0, p);
+  insert_at(list, i, p);
 }
 
 function dequeue_pushable_task(rt_rq: RtRq, p: TaskStruct): void {
   const i = rt_rq.pushable.indexOf(p);
-  if (i >= 0) rt_rq.pushable.splice(i, 1);
+  if (i >= 0) remove_at(rt_rq.pushable, i);
 }
