@@ -98,7 +98,7 @@ export class FairSchedClass implements SchedClass {
       sgs: new_sg_lb_stats(),
       imbalance: 0,
       index: new FairLoadIndex(),
-      refresh_unsettled: () => this.env.index.settle(this.settled),
+      refresh_unsettled: () => this.env.index.settle(this.settled, s.jiffies()),
       check_index: false,
     };
   }

@@ -57,11 +57,16 @@ export class FairLoadIndex {
   readonly by_load = new Map<number, LoadBucket>();
   readonly loads_desc: number[] = [];
   private empty_buckets = 0;
+  /** Load changes so far, and the jiffy and count at the last settle(). */
+  private changes = 0;
+  private settled_jiffy = -1;
+  private settled_changes = 0;
 
   /** After an enqueue or dequeue on `cpu`: its fair load `w` and nr_running `nr`. */
   update(cpu: number, w: number, nr: number): void {
     const old = this.load[cpu]!;
     if (w !== old) {
+      this.changes++;
       this.total += w - old;
       this.load[cpu] = w;
       if (old > 0) this.leave(cpu, old);
@@ -113,8 +118,15 @@ export class FairLoadIndex {
     this.empty_buckets = 0;
   }
 
-  /** Drop the CPUs that `settled` says have settled. */
-  settle(settled: (cpu: number, w: number) => boolean): void {
+  /**
+   * Drop the CPUs that `settled` says have settled, at jiffy `now`. A second
+   * look in the same jiffy with no load changed since finds nothing: a CPU
+   * that stayed is not due before a later tick (settled() of the fair class).
+   */
+  settle(settled: (cpu: number, w: number) => boolean, now: number): void {
+    if (now === this.settled_jiffy && this.changes === this.settled_changes) return;
+    this.settled_jiffy = now;
+    this.settled_changes = this.changes;
     const list = this.unsettled_list;
     let j = 0;
     for (let k = 0; k < list.length; k++) {
