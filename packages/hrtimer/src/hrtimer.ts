@@ -167,6 +167,8 @@ export class Hrtimers implements HrtimerOps {
       name: "hrtimer_cpu_notify",
       priority: opts.priority ?? HRTIMER_CPU_NOTIFY_PRIORITY,
       notifier_call: (nb, action, hcpu) => this.hrtimer_cpu_notify(nb, action, hcpu),
+      // The chain calls it without making a generator.
+      notifier_call_nosleep: (_nb, action, hcpu) => this.hrtimer_cpu_notify_nosleep(action, hcpu),
     };
   }
 
@@ -539,6 +541,11 @@ export class Hrtimers implements HrtimerOps {
 
   /** hrtimer_cpu_notify(): called by the chain in the caller's context; never blocks. */
   private *hrtimer_cpu_notify(_self: NotifierBlock, action: number, hcpu: number): KernelCall<number> {
+    return this.hrtimer_cpu_notify_nosleep(action, hcpu);
+  }
+
+  /** hrtimer_cpu_notify() as a plain function: it never sleeps. */
+  private hrtimer_cpu_notify_nosleep(action: number, hcpu: number): number {
     const scpu = hcpu;
     switch (action) {
       case CPU_UP_PREPARE:
