@@ -97,7 +97,11 @@ export class RtRq {
       n += q.length;
       const bit = (this.bitmap[prio >>> 5]! >>> (prio & 31)) & 1;
       if (bit !== (q.length > 0 ? 1 : 0)) return `bitmap bit ${prio} is ${bit} but the list has ${q.length} tasks`;
-      for (const p of q) if (p.prio !== prio) return `${p.name} (prio ${p.prio}) is on the prio ${prio} list`;
+      // Indexed: check_rq's caller runs unoptimised, where a for-of allocates per step.
+      for (let k = 0; k < q.length; k++) {
+        const p = q[k]!;
+        if (p.prio !== prio) return `${p.name} (prio ${p.prio}) is on the prio ${prio} list`;
+      }
     }
     if (n !== this.rt_nr_running) return `rt_nr_running is ${this.rt_nr_running} but its lists hold ${n} tasks`;
     if (!(this.rt_time >= 0)) return `rt_time is ${this.rt_time}`;

@@ -857,20 +857,29 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     const rt = this.rt_rqs[cpu]!;
     const bad = rt.check();
     if (bad !== null) BUG(`check_rq(${cpu}): rt_rq: ${bad}`);
-    for (const list of rt.queue) {
-      for (const p of list) {
+    // Indexed loops: run once per CPU_DEAD, this stays unoptimised, where
+    // each step of a for-of allocates an iterator result.
+    for (let prio = 0; prio < rt.queue.length; prio++) {
+      const list = rt.queue[prio]!;
+      for (let k = 0; k < list.length; k++) {
+        const p = list[k]!;
         if (!p.on_rq || p.cpu !== cpu || !rt_policy(p.policy)) BUG(`check_rq(${cpu}): ${p.name} on the rt_rq with on_rq ${p.on_rq}, task_cpu ${p.cpu}, policy ${p.policy}`);
       }
     }
     const cfs = this.cfs_rqs[cpu]!;
     let weight = 0;
-    for (const p of cfs.tasks) {
+    for (let k = 0; k < cfs.tasks.length; k++) {
+      const p = cfs.tasks[k]!;
       weight += p.se.weight;
       if (!p.on_rq || p.cpu !== cpu || rt_policy(p.policy)) BUG(`check_rq(${cpu}): ${p.name} on the cfs_rq with on_rq ${p.on_rq}, task_cpu ${p.cpu}, policy ${p.policy}`);
     }
     if (weight !== cfs.load_weight) BUG(`check_rq(${cpu}): cfs_rq load_weight ${cfs.load_weight} but its tasks weigh ${weight}`);
     let queued = 0;
-    for (const p of this.tasks) if (p.on_rq && p.cpu === cpu) queued++;
+    const tasks = this.tasks;
+    for (let k = 0; k < tasks.length; k++) {
+      const p = tasks[k]!;
+      if (p.on_rq && p.cpu === cpu) queued++;
+    }
     if (queued !== this.nr_running(cpu)) BUG(`check_rq(${cpu}): ${queued} tasks are on_rq for CPU ${cpu} but its runqueues hold ${this.nr_running(cpu)}`);
     const curr = rq.curr;
     if (!curr.on_cpu || curr.cpu !== cpu) BUG(`check_rq(${cpu}): curr ${curr.name} has on_cpu ${curr.on_cpu}, task_cpu ${curr.cpu}`);
