@@ -537,7 +537,8 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     let at = Number.POSITIVE_INFINITY;
     if (p !== rq.idle) {
       if (rt_policy(p.policy)) {
-        at = this.hrtick_rt_at(rq, p);
+        this.hrtick_rt_at(rq, p);
+        at = this.hrtick_rt_tick;
       } else {
         const cfs = this.cfs_rqs[rq.cpu]!;
         if (cfs.nr_running > 1) {
@@ -557,9 +558,10 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
    * hrtick_start()'s tick for an RT curr: its budget running out, the end of
    * an RR slice. Apart, so that the fair path, taken at every CFS slice end,
    * is small enough for V8 to inline whole into schedule() (a call it could
-   * not inline boxes each time it passes).
+   * not inline boxes each time it passes). The tick goes to a field, not
+   * the return value: where this is not inlined a returned time is boxed.
    */
-  private hrtick_rt_at(rq: CpuExec, p: TaskStruct): number {
+  private hrtick_rt_at(rq: CpuExec, p: TaskStruct): void {
     const now = this.engine.now;
     let at = Number.POSITIVE_INFINITY;
     const rt_rq = this.rt_rqs[rq.cpu]!;
@@ -570,8 +572,11 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
       const slice_end = now + Math.max(0, p.rt.time_slice);
       at = Math.min(at, Math.ceil(slice_end / this.tick_ns) * this.tick_ns);
     }
-    return at;
+    this.hrtick_rt_tick = at;
   }
+
+  /** hrtick_rt_at()'s answer. */
+  private hrtick_rt_tick = Number.POSITIVE_INFINITY;
 
   // ---- RT bandwidth (sched_rt.c) -------------------------------------------
 
