@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Engine, SimEvent, type RunEnd, type TiePolicy } from "../src/index.js";
+import { EventModel } from "./event-model.js";
 
 /**
  * The engine against a reference model, a plain list ordered by (time, seq):
@@ -8,63 +9,45 @@ import { Engine, SimEvent, type RunEnd, type TiePolicy } from "../src/index.js";
  * later, cancel, stop the run, and install or remove a tie policy, while
  * runs end at `until` (also before `now`), the event limit or a stop.
  */
-interface Queued {
-  ev: SimEvent;
-  time: number;
-  seq: number;
-}
-
 const NR_EVENTS = 6;
 // [what, which event, delay]; delay 0 is the common case: an event due now.
 const op = fc.tuple(fc.nat(9), fc.nat(NR_EVENTS - 1), fc.oneof(fc.constant(0), fc.constant(0), fc.nat(6)));
 const run_arg = fc.tuple(fc.integer({ min: -3, max: 12 }), fc.integer({ min: 1, max: 40 }));
 
-function first(model: readonly Queued[]): Queued {
-  return model.reduce((a, b) => (b.time < a.time || (b.time === a.time && b.seq < a.seq) ? b : a));
-}
-
 function check(e: Engine, ops: [number, number, number][], runs: [number, number][], with_policy: boolean): void {
   const e_evs: SimEvent[] = [];
-  let model: Queued[] = [];
-  let seq = 0;
+  const m = new EventModel(e);
   let k = 0;
   let fired = 0;
-  const sched = (ev: SimEvent, at: number) => {
-    model = model.filter((m) => m.ev !== ev);
-    model.push({ ev, time: at, seq: seq++ });
-    e.schedule(ev, at);
-  };
-  const cancel = (ev: SimEvent) => {
-    model = model.filter((m) => m.ev !== ev);
-    e.cancel(ev);
-  };
+  const sched = (ev: SimEvent, at: number) => m.sched(ev, at);
+  const cancel = (ev: SimEvent) => m.cancel(ev);
   // pending_events() takes a firing event out of the heap's top slot for
   // good, so a handler lists them only now and then (op 9): the in-place
   // requeue of the firing event must be exercised too.
   const agree = (list: boolean) => {
-    expect(e.pending).toBe(model.length);
-    for (const ev of e_evs) expect(ev.queued).toBe(model.some((m) => m.ev === ev));
+    expect(e.pending).toBe(m.list.length);
+    for (const ev of e_evs) expect(ev.queued).toBe(m.has(ev));
     if (!list) return;
     const names = e.pending_events().map((x) => x.name);
-    expect(names.sort()).toEqual(model.map((m) => m.ev.name).sort());
+    expect(names.sort()).toEqual(m.list.map((q) => q.ev.name).sort());
   };
   // Picks the lowest sequence number, as no policy does, and checks that it
   // is shown every event due, FIFO or heap.
   const policy: TiePolicy = {
     choose(due, now) {
-      const want = model
-        .filter((m) => m.time === now)
+      const want = m.list
+        .filter((q) => q.time === now)
         .sort((a, b) => a.seq - b.seq)
-        .map((m) => m.ev);
+        .map((q) => q.ev);
       expect(due).toEqual(want);
       return 0;
     },
   };
   const fire = (self: SimEvent) => {
-    const f = first(model);
+    const f = m.first();
     expect(f.ev).toBe(self);
     expect(e.now).toBe(f.time);
-    model = model.filter((m) => m.ev !== self);
+    m.forget(self);
     fired++;
     expect(self.queued).toBe(false);
     agree(false);
@@ -95,13 +78,13 @@ function check(e: Engine, ops: [number, number, number][], runs: [number, number
     } else if (end === "event_limit") {
       expect(fired - before).toBe(max);
     } else if (end === "drained") {
-      expect(model).toEqual([]);
+      expect(m.list).toEqual([]);
     } else {
       expect(end).toBe("until");
       // With nothing queued the clock only moves forward; else it stops at `until`.
-      if (model.length > 0) {
+      if (m.list.length > 0) {
         expect(e.now).toBe(until);
-        expect(first(model).time).toBeGreaterThan(until);
+        expect(m.first().time).toBeGreaterThan(until);
       } else {
         expect(e.now).toBe(Math.max(now_before, until));
       }
