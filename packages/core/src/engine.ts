@@ -19,6 +19,12 @@ export interface TiePolicy {
   instant_end?(now: Nanoseconds): void;
 }
 
+/**
+ * SimEvent.index of an event in the engine's FIFO: FIFO_INDEX + its slot,
+ * above any heap position, so `queued` (index >= 0) holds for it too.
+ */
+const FIFO_INDEX = 2 ** 29;
+
 /** Why Engine.run returned. */
 export type RunEnd = "drained" | "until" | "stopped" | "event_limit" | "bug";
 
@@ -51,6 +57,19 @@ export class Engine {
    * queue moves it in place.
    */
   private firing: SimEvent | null = null;
+  /**
+   * Events scheduled at `now` (a resched, a wake-up, a raised softirq), in
+   * the order scheduled: each has a sequence number above every queued
+   * event's, so they fire after the heap's events due now and before any
+   * later one, the (time, seq) order, without a sift in and a sift out of
+   * the heap. Slots [fifo_head, fifo_tail); a cancelled event leaves null.
+   * Empty whenever `now` moves, and while a tie policy is installed.
+   */
+  private readonly fifo: (SimEvent | null)[] = [];
+  private fifo_head = 0;
+  private fifo_tail = 0;
+  private fifo_live = 0;
+  private readonly pending_scratch: SimEvent[] = [];
   /** The process context of this machine: what current() reads while it runs. */
   readonly ctx: ExecContext = new_exec_context();
 
@@ -64,13 +83,56 @@ export class Engine {
   }
 
   get pending(): number {
-    return this.queue.size - (this.firing !== null ? 1 : 0);
+    return this.queue.size - (this.firing !== null ? 1 : 0) + this.fifo_live;
   }
 
   /** The queued events, in no particular order (read only). */
   pending_events(): readonly SimEvent[] {
     this.drop_firing();
-    return this.queue.entries();
+    if (this.fifo_live === 0) return this.queue.entries();
+    const out = this.pending_scratch;
+    out.length = 0;
+    for (const ev of this.queue.entries()) out.push(ev);
+    for (let i = this.fifo_head; i < this.fifo_tail; i++) {
+      const ev = this.fifo[i];
+      if (ev) out.push(ev);
+    }
+    return out;
+  }
+
+  /** `ev` joins the FIFO of events due now. */
+  private fifo_push(ev: SimEvent): void {
+    const i = this.fifo_tail++;
+    if (i === this.fifo.length) this.fifo.push(ev);
+    else this.fifo[i] = ev;
+    ev.index = FIFO_INDEX + i;
+    this.fifo_live++;
+  }
+
+  /** `ev` (in the FIFO) leaves it; the head moves past cancelled slots. */
+  private fifo_unlink(ev: SimEvent): void {
+    const fifo = this.fifo;
+    fifo[ev.index - FIFO_INDEX] = null;
+    ev.index = -1;
+    if (--this.fifo_live === 0) {
+      this.fifo_head = this.fifo_tail = 0;
+      return;
+    }
+    let h = this.fifo_head;
+    while (fifo[h] === null) h++;
+    this.fifo_head = h;
+  }
+
+  /** Move the FIFO's events into the heap, keys unchanged: the order stays (time, seq). */
+  private flush_fifo(): void {
+    const fifo = this.fifo;
+    for (let i = this.fifo_head; i < this.fifo_tail; i++) {
+      const ev = fifo[i];
+      if (!ev) continue;
+      fifo[i] = null;
+      this.queue.push(ev);
+    }
+    this.fifo_head = this.fifo_tail = this.fifo_live = 0;
   }
 
   /** The firing event did not requeue itself: it leaves the top slot. */
@@ -85,9 +147,27 @@ export class Engine {
     if (!(at >= this.now)) BUG(`event ${ev.name} scheduled in the past (${at} < ${this.now})`);
     ev.time = at;
     ev.seq = this.seq++;
+    // Due now: its sequence number is the highest queued, so the FIFO's
+    // tail is its place. A tie policy must see every event due: heap only.
+    if (at === this.now) {
+      if (this.tie_policy === null) {
+        if (ev === this.firing) this.drop_firing();
+        else if (ev.index >= FIFO_INDEX) this.fifo_unlink(ev);
+        else if (ev.index >= 0) this.queue.remove(ev);
+        this.fifo_push(ev);
+        return;
+      }
+      // Heap events due now must stay below the FIFO's sequence numbers.
+      if (this.fifo_live > 0) this.flush_fifo();
+    }
     if (ev === this.firing) {
       this.firing = null;
       this.queue.requeue_top(ev);
+      return;
+    }
+    if (ev.index >= FIFO_INDEX) {
+      this.fifo_unlink(ev);
+      this.queue.push(ev);
       return;
     }
     // A requeue moves the entry in place: one sift instead of remove + push.
@@ -96,7 +176,8 @@ export class Engine {
   }
 
   cancel(ev: SimEvent): void {
-    if (ev.index >= 0) this.queue.remove(ev);
+    if (ev.index >= FIFO_INDEX) this.fifo_unlink(ev);
+    else if (ev.index >= 0) this.queue.remove(ev);
   }
 
   /** Ask the loop to return after the current event. */
@@ -144,7 +225,20 @@ export class Engine {
     this.activate();
     for (;;) {
       if (this.stop_reason !== null) return "stopped";
-      const ev = q.peek();
+      let ev = q.peek();
+      // The FIFO's events are due now, after any heap event due now.
+      let from_fifo = false;
+      if (this.fifo_live > 0) {
+        if (this.tie_policy !== null) {
+          // A policy installed while events sat in the FIFO: it must see them.
+          this.flush_fifo();
+          continue;
+        }
+        if (ev === undefined || ev.time !== this.now) {
+          ev = this.fifo[this.fifo_head]!;
+          from_fifo = true;
+        }
+      }
       if (ev === undefined) {
         this.end_tie_instant();
         // Nothing left to happen: time still passes up to a finite limit.
@@ -153,6 +247,8 @@ export class Engine {
         return "until";
       }
       if (ev.time > until) {
+        // A run to an instant before now: the FIFO must not outlive `now`.
+        if (this.fifo_live > 0) this.flush_fifo();
         this.end_tie_instant();
         this.now = until;
         return "until";
@@ -160,7 +256,17 @@ export class Engine {
       if (this.events >= max_events) return "event_limit";
       let next: SimEvent;
       // One predictable branch when no policy is installed.
-      if (this.tie_policy === null) {
+      if (from_fifo) {
+        next = ev;
+        this.fifo[this.fifo_head] = null;
+        ev.index = -1;
+        if (--this.fifo_live === 0) this.fifo_head = this.fifo_tail = 0;
+        else {
+          let h = this.fifo_head + 1;
+          while (this.fifo[h] === null) h++;
+          this.fifo_head = h;
+        }
+      } else if (this.tie_policy === null) {
         next = q.detach_top()!;
         this.firing = next;
       } else {

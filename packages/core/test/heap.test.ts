@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Engine, EventQueue, SimEvent } from "../src/index.js";
+import { EventModel } from "./event-model.js";
 
 describe("EventQueue", () => {
   it("pops by time, and equal times in the order they were pushed", () => {
@@ -194,39 +195,31 @@ describe("EventQueue", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(7), fc.nat(3), fc.nat(20)), { minLength: 1, maxLength: 300 }), (ops) => {
         const e = new Engine();
-        let model: { ev: SimEvent; time: number; seq: number }[] = [];
-        let seq = 0;
-        const sched = (ev: SimEvent, at: number) => {
-          model = model.filter((m) => m.ev !== ev);
-          model.push({ ev, time: at, seq: seq++ });
-          e.schedule(ev, at);
-        };
-        const cancel = (ev: SimEvent) => {
-          model = model.filter((m) => m.ev !== ev);
-          e.cancel(ev);
-        };
+        const model = new EventModel(e);
+        const sched = (ev: SimEvent, at: number) => model.sched(ev, at);
+        const cancel = (ev: SimEvent) => model.cancel(ev);
         let k = 0;
         const evs: SimEvent[] = [];
         const fire = (self: SimEvent) => {
-          const first = model.reduce((a, b) => (b.time < a.time || (b.time === a.time && b.seq < a.seq) ? b : a));
+          const first = model.first();
           expect(first.ev).toBe(self);
           expect(e.now).toBe(first.time);
-          model = model.filter((m) => m.ev !== self);
+          model.forget(self);
           expect(self.queued).toBe(false);
-          expect(e.pending).toBe(model.length);
+          expect(e.pending).toBe(model.list.length);
           for (let n = 0; n < 3 && k < ops.length; n++, k++) {
             const [what, which, d] = ops[k]!;
             const ev = evs[which % evs.length]!;
             if (what < 3) sched(ev, e.now + d);
             else if (what < 5) cancel(ev);
             else if (what < 6) sched(self, e.now + d);
-            expect(ev.queued).toBe(model.some((m) => m.ev === ev));
+            expect(ev.queued).toBe(model.has(ev));
           }
         };
         for (let i = 0; i < 4; i++) evs.push(new SimEvent(`ev${i}`, fire));
         for (const ev of evs) sched(ev, 0);
         e.run(Number.MAX_SAFE_INTEGER, 2000);
-        if (e.pending === 0) expect(model).toEqual([]);
+        if (e.pending === 0) expect(model.list).toEqual([]);
       }),
     );
   });
