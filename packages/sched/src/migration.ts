@@ -99,17 +99,14 @@ function* stop_migration_thread(s: Scheduler, cpu: number): KernelCall {
 
 /** migration_call's notifier_block. */
 export function migration_notifier(s: Scheduler): NotifierBlock {
-  return sched_notifier(s, "migration_call", s.params.migration_call_priority, migration_call, migration_call_nosleep);
+  return sched_notifier(s, "migration_call", s.params.migration_call_priority, migration_call);
 }
 
 /**
  * migration_call(): the scheduler's CPU notifier (priority 10 in 2.6.34,
- * "so that task migration happens before everything else"). The events at
- * which it never sleeps are migration_call_nosleep's.
+ * "so that task migration happens before everything else").
  */
 function* migration_call(nb: NotifierBlock, action: number, cpu: number): KernelCall<number> {
-  const now = migration_call_nosleep(nb, action, cpu);
-  if (now !== null) return now;
   const s = sched_of(nb);
   const k = s.k;
   switch (action) {
@@ -128,6 +125,14 @@ function* migration_call(nb: NotifierBlock, action: number, cpu: number): Kernel
       s.migration_thread[cpu] = p;
       return NOTIFY_OK;
     }
+    case CPU_ONLINE:
+    case CPU_ONLINE_FROZEN: {
+      // "Strictly unnecessary, as first user will wake it."
+      const p = s.migration_thread[cpu];
+      if (p) s.wake_up_process(p);
+      s.set_rq_online(cpu);
+      return NOTIFY_OK;
+    }
     case CPU_UP_CANCELED:
     case CPU_UP_CANCELED_FROZEN: {
       const p = s.migration_thread[cpu];
@@ -137,41 +142,6 @@ function* migration_call(nb: NotifierBlock, action: number, cpu: number): Kernel
       yield* stop_migration_thread(s, cpu);
       return NOTIFY_OK;
     }
-    case CPU_DEAD:
-    case CPU_DEAD_FROZEN:
-      // cpuset_lock() is not modelled: nothing else here takes it.
-      migrate_dead_cpu(s, cpu);
-      // 2.6.34 as released: the thread was just moved here by
-      // migrate_live_tasks(); it must run on this CPU to exit.
-      yield* stop_migration_thread(s, cpu);
-      check_dead_rq_empty(s, cpu);
-      return NOTIFY_OK;
-    case CPU_POST_DEAD:
-      // The fix: by now hrtimer_cpu_notify(CPU_DEAD) has migrated the timers.
-      yield* stop_migration_thread(s, cpu);
-      return NOTIFY_OK;
-    default:
-      BUG(`migration_call: action ${action} is migration_call_nosleep's`);
-  }
-}
-
-/** migration_call() at the events where it does not sleep; null at the others. */
-function migration_call_nosleep(nb: NotifierBlock, action: number, cpu: number): number | null {
-  const s = sched_of(nb);
-  switch (action) {
-    case CPU_UP_PREPARE:
-    case CPU_UP_PREPARE_FROZEN:
-    case CPU_UP_CANCELED:
-    case CPU_UP_CANCELED_FROZEN:
-      return null;
-    case CPU_ONLINE:
-    case CPU_ONLINE_FROZEN: {
-      // "Strictly unnecessary, as first user will wake it."
-      const p = s.migration_thread[cpu];
-      if (p) s.wake_up_process(p);
-      s.set_rq_online(cpu);
-      return NOTIFY_OK;
-    }
     case CPU_DYING:
     case CPU_DYING_FROZEN:
       // Update our root-domain: rq_offline_rt() -> __disable_runtime().
@@ -179,28 +149,24 @@ function migration_call_nosleep(nb: NotifierBlock, action: number, cpu: number):
       return NOTIFY_OK;
     case CPU_DEAD:
     case CPU_DEAD_FROZEN:
-      // The thread is stopped here only as 2.6.34 was released: that sleeps.
-      if (s.params.migration_thread_stop === "CPU_DEAD") return null;
-      migrate_dead_cpu(s, cpu);
-      check_dead_rq_empty(s, cpu);
+      // cpuset_lock() is not modelled: nothing else here takes it.
+      s.migrate_live_tasks(cpu);
+      s.check_rq(cpu);
+      if (s.params.migration_thread_stop === "CPU_DEAD") {
+        // 2.6.34 as released: the thread was just moved here by
+        // migrate_live_tasks(); it must run on this CPU to exit.
+        yield* stop_migration_thread(s, cpu);
+      }
+      if (s.rq_nr_running(cpu) !== 0) BUG(`CPU ${cpu} is dead but its runqueue still has tasks`);
       return NOTIFY_OK;
     case CPU_POST_DEAD:
-      // The fix stops the thread here: that sleeps.
-      return s.params.migration_thread_stop === "CPU_POST_DEAD" ? null : NOTIFY_OK;
+      // The fix: by now hrtimer_cpu_notify(CPU_DEAD) has migrated the timers.
+      if (s.params.migration_thread_stop === "CPU_POST_DEAD") yield* stop_migration_thread(s, cpu);
+      return NOTIFY_OK;
     default:
       // 2.6.34's migration_call ends in "return NOTIFY_OK" for every event.
       return NOTIFY_OK;
   }
-}
-
-/** CPU_DEAD's first part: the dead CPU's tasks move away, and its runqueues are checked. */
-function migrate_dead_cpu(s: Scheduler, cpu: number): void {
-  s.migrate_live_tasks(cpu);
-  s.check_rq(cpu);
-}
-
-function check_dead_rq_empty(s: Scheduler, cpu: number): void {
-  if (s.rq_nr_running(cpu) !== 0) BUG(`CPU ${cpu} is dead but its runqueue still has tasks`);
 }
 
 /** cpuset_track_online_cpus's notifier_block. */

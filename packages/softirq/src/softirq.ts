@@ -104,14 +104,11 @@ export class Softirqs implements SoftirqOps {
     private readonly k: Kernel,
     opts: SoftirqOptions = {},
   ) {
-    const cpu_nfb = {
+    this.cpu_nfb = {
       name: "cpu_callback",
       priority: opts.priority ?? CPU_CALLBACK_PRIORITY,
-      notifier_call: (nb: NotifierBlock, action: number, hcpu: number): KernelCall<number> => this.cpu_callback(nb, action, hcpu),
-      // The chain calls it without making a generator.
-      notifier_call_nosleep: (_nb: NotifierBlock, action: number, hcpu: number): number | null => this.cpu_callback_nosleep(action, hcpu),
+      notifier_call: (nb, action, hcpu) => this.cpu_callback(nb, action, hcpu),
     };
-    this.cpu_nfb = cpu_nfb;
   }
 
   /** softirq_init() in start_kernel: the tasklet softirqs. */
@@ -224,32 +221,8 @@ export class Softirqs implements SoftirqOps {
     return 0;
   }
 
-  /**
-   * cpu_callback() at the events where it does not block (all but
-   * CPU_UP_PREPARE, CPU_UP_CANCELED and CPU_DEAD); null at those.
-   */
-  private cpu_callback_nosleep(action: number, hotcpu: number): number | null {
-    switch (action) {
-      case CPU_UP_PREPARE:
-      case CPU_UP_PREPARE_FROZEN:
-      case CPU_UP_CANCELED:
-      case CPU_UP_CANCELED_FROZEN:
-      case CPU_DEAD:
-      case CPU_DEAD_FROZEN:
-        return null;
-      case CPU_ONLINE:
-      case CPU_ONLINE_FROZEN:
-        this.k.sched.wake_up_process(this.per_cpu_ksoftirqd[hotcpu]!);
-        return NOTIFY_OK;
-      default:
-        return NOTIFY_OK;
-    }
-  }
-
   /** cpu_callback(): runs in the caller's context; CPU_UP_PREPARE and CPU_DEAD block. */
   private *cpu_callback(_nfb: NotifierBlock, action: number, hotcpu: number): KernelCall<number> {
-    const now = this.cpu_callback_nosleep(action, hotcpu);
-    if (now !== null) return now;
     const k = this.k;
     switch (action) {
       case CPU_UP_PREPARE:
@@ -259,6 +232,10 @@ export class Softirqs implements SoftirqOps {
         this.per_cpu_ksoftirqd[hotcpu] = p;
         break;
       }
+      case CPU_ONLINE:
+      case CPU_ONLINE_FROZEN:
+        k.sched.wake_up_process(this.per_cpu_ksoftirqd[hotcpu]!);
+        break;
       case CPU_UP_CANCELED:
       case CPU_UP_CANCELED_FROZEN: {
         const p = this.per_cpu_ksoftirqd[hotcpu];

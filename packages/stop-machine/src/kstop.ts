@@ -106,14 +106,11 @@ export class KstopMachine implements StopMachineOps {
   readonly workqueue_cpu_notifier: NotifierBlock;
 
   constructor(private readonly k: Kernel) {
-    const nb = {
+    this.workqueue_cpu_notifier = {
       name: "workqueue_cpu_callback",
       priority: 0,
-      notifier_call: (_nb: NotifierBlock, action: number, cpu: number): KernelCall<number> => this.workqueue_cpu_callback(action, cpu),
-      // The chain calls it without making a generator.
-      notifier_call_nosleep: (_nb: NotifierBlock, action: number, cpu: number): number | null => this.workqueue_cpu_callback_nosleep(action, cpu),
+      notifier_call: (_nb, action, cpu): KernelCall<number> => this.workqueue_cpu_callback(action, cpu),
     };
-    this.workqueue_cpu_notifier = nb;
   }
 
   /** The kstop/N threads that exist now, by CPU. */
@@ -214,12 +211,14 @@ export class KstopMachine implements StopMachineOps {
    * and a dead or cancelled CPU's thread is stopped.
    */
   private *workqueue_cpu_callback(action: number, cpu: number): KernelCall<number> {
-    const now = this.workqueue_cpu_callback_nosleep(action, cpu);
-    if (now !== null) return now;
-    const c = this.percpu![cpu]!;
+    const c = this.percpu?.[cpu];
+    if (c === undefined) return NOTIFY_OK;
     switch (action & ~CPU_TASKS_FROZEN) {
       case CPU_UP_PREPARE:
         yield* this.create_workqueue_thread(c);
+        break;
+      case CPU_ONLINE:
+        this.start_workqueue_thread(c, cpu);
         break;
       case CPU_UP_CANCELED:
         this.start_workqueue_thread(c, -1);
@@ -232,27 +231,6 @@ export class KstopMachine implements StopMachineOps {
         break;
     }
     return NOTIFY_OK;
-  }
-
-  /**
-   * workqueue_cpu_callback() where it does not sleep: with no workqueue, and
-   * at every event but CPU_UP_PREPARE, CPU_UP_CANCELED and CPU_POST_DEAD;
-   * null at those.
-   */
-  private workqueue_cpu_callback_nosleep(action: number, cpu: number): number | null {
-    const c = this.percpu?.[cpu];
-    if (c === undefined) return NOTIFY_OK;
-    switch (action & ~CPU_TASKS_FROZEN) {
-      case CPU_UP_PREPARE:
-      case CPU_UP_CANCELED:
-      case CPU_POST_DEAD:
-        return null;
-      case CPU_ONLINE:
-        this.start_workqueue_thread(c, cpu);
-        return NOTIFY_OK;
-      default:
-        return NOTIFY_OK;
-    }
   }
 
   /** worker_thread(): sleep in S until work is queued or kthread_stop asks; run the work. */
@@ -295,7 +273,6 @@ export class KstopMachine implements StopMachineOps {
   private ack_state(): void {
     if (--this.thread_ack === 0) this.set_state(this.state + 1);
   }
-
 
   /** stop_cpu(): the work every online CPU's kstop thread runs. */
   private *stop_cpu(c: KstopCpu): KernelCall {
