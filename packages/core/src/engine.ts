@@ -258,14 +258,7 @@ export class Engine {
       // One predictable branch when no policy is installed.
       if (from_fifo) {
         next = ev;
-        this.fifo[this.fifo_head] = null;
-        ev.index = -1;
-        if (--this.fifo_live === 0) this.fifo_head = this.fifo_tail = 0;
-        else {
-          let h = this.fifo_head + 1;
-          while (this.fifo[h] === null) h++;
-          this.fifo_head = h;
-        }
+        this.fifo_unlink(ev);
       } else if (this.tie_policy === null) {
         next = q.detach_top()!;
         this.firing = next;
