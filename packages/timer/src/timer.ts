@@ -170,14 +170,13 @@ export class Timers implements TimerOps {
   ) {
     this.tick_ns = tick_nsec(k.config.hz);
     this.timer_slack = opts.timer_slack ?? false;
-    const timers_nb = {
+    this.timers_nb = {
       name: "timer_cpu_notify",
       priority: opts.priority ?? TIMER_CPU_NOTIFY_PRIORITY,
-      notifier_call: (nb: NotifierBlock, action: number, hcpu: number): KernelCall<number> => this.timer_cpu_notify(nb, action, hcpu),
+      notifier_call: (nb, action, hcpu) => this.timer_cpu_notify(nb, action, hcpu),
       // The chain calls it without making a generator.
-      notifier_call_nosleep: (_nb: NotifierBlock, action: number, hcpu: number): number => this.timer_cpu_notify_nosleep(action, hcpu),
+      notifier_call_nosleep: (_nb, action, hcpu) => this.timer_cpu_notify_nosleep(action, hcpu),
     };
-    this.timers_nb = timers_nb;
   }
 
   /**
