@@ -293,11 +293,19 @@ export class Timers implements TimerOps {
    * timeout; the result is the jiffies left, 0 once it expired.
    */
   *schedule_timeout(timeout: number): KernelCall<number> {
+    return yield* this.schedule_timeout_in(timeout, "schedule_timeout");
+  }
+
+  /**
+   * schedule_timeout() for a caller that is not itself a scheduler
+   * function: /proc/<pid>/wchan skips the __sched functions and names it.
+   */
+  private *schedule_timeout_in(timeout: number, wchan: string): KernelCall<number> {
     const p = current();
     const state = p.state === "D" ? "D" : "S";
     if (timeout === MAX_SCHEDULE_TIMEOUT) {
       if (p.state !== "R") {
-        block_on(p, { name: "schedule_timeout(MAX_SCHEDULE_TIMEOUT)" }, [], state, "schedule_timeout");
+        block_on(p, { name: "schedule_timeout(MAX_SCHEDULE_TIMEOUT)" }, [], state, wchan);
       }
       yield SCHEDULE;
       p.blocked_on = null;
@@ -314,7 +322,7 @@ export class Timers implements TimerOps {
     this.setup_timer(timer, process_timeout, p);
     this.__mod_timer(timer, expire);
     const sleep = new TimeoutSleep(this, timer);
-    if (p.state !== "R") block_on(p, sleep, sleep.waiters, state, "schedule_timeout");
+    if (p.state !== "R") block_on(p, sleep, sleep.waiters, state, wchan);
     yield SCHEDULE;
     unblock(p, sleep.waiters);
     // del_singleshot_timer_sync()
@@ -336,7 +344,10 @@ export class Timers implements TimerOps {
   /** msleep(): one jiffy more than asked, so the sleep is at least `msecs` long. */
   *msleep(msecs: number): KernelCall {
     let timeout = msecs_to_jiffies(msecs, this.k.config.hz) + 1;
-    while (timeout) timeout = yield* this.schedule_timeout_uninterruptible(timeout);
+    while (timeout) {
+      current().state = "D";
+      timeout = yield* this.schedule_timeout_in(timeout, "msleep");
+    }
   }
 
   /** The timers pending on `cpu`'s base, in the order its ticks would run them. */
