@@ -11,7 +11,7 @@ import { campaign_passed, NothingToShrink, parse_seed_range, QueueUnreachable, Q
 import { ExitCode, format_campaign_text, render_campaign_html } from "@ksim/report";
 import { load_scenario, one_line, ScenarioError, type Outcome } from "@ksim/scenario";
 import { run_campaign, shrink } from "./campaigns.js";
-import { fail, replay_command, run_limits } from "./cli_common.js";
+import { fail, replay_command, run_limits, warn_ignored } from "./cli_common.js";
 import type { CliIo } from "./cli_io.js";
 import { explore_command, prepare_explore, type ExploreFlags } from "./explore_cli.js";
 import { run_queued_stress } from "./queue/commands.js";
@@ -44,6 +44,7 @@ export async function cmd_stress(io: CliIo, ref: string, flags: StressFlags): Pr
     const opts: { sets: string[]; duration?: string } = { sets: flags.set ?? [] };
     if (flags.duration !== undefined) opts.duration = flags.duration;
     spec = load_scenario(ref, opts).spec;
+    warn_ignored(io, spec);
     if (flags.resume && !flags.out) throw new ScenarioError("--resume", "", "needs --out FILE.jsonl to resume from");
     if (flags.html) {
       try {
@@ -98,6 +99,7 @@ export async function cmd_explore(io: CliIo, ref: string, flags: ExploreFlags & 
   let prepared;
   try {
     prepared = prepare_explore(ref, flags);
+    warn_ignored(io, prepared.loaded.spec);
     if (flags.html) writeFileSync(flags.html, "");
   } catch (e) {
     if (e instanceof SpaceError || e instanceof QueueUsageError) {
@@ -148,6 +150,7 @@ export function cmd_shrink(io: CliIo, ref: string, flags: ShrinkFlags): number {
   } catch (e) {
     return fail(io, e, debug);
   }
+  warn_ignored(io, spec);
   try {
     const r = shrink(spec, flags.seed, {
       ...(flags.maxRuns !== undefined ? { max_runs: flags.maxRuns } : {}),

@@ -16,7 +16,7 @@ import { format_json_report, format_text_report, open_outputs, OutputError, Exit
 import { builtin_scenarios, load_scenario, one_line, scenario_json_schema, type Outcome } from "@ksim/scenario";
 import type * as CampaignCliModule from "./campaign_cli.js";
 import type { ExploreFlags, ShrinkFlags, StressFlags } from "./campaign_cli.js";
-import { fail, run_limits } from "./cli_common.js";
+import { fail, run_limits, warn_ignored } from "./cli_common.js";
 import type { CliIo } from "./cli_io.js";
 import { build_machine, type Machine } from "./machine.js";
 import { register_compare_command } from "./compare/cli.js";
@@ -87,6 +87,7 @@ function cmd_run(io: CliIo, ref: string, flags: RunFlags): number {
   } catch (e) {
     return fail(io, e, debug);
   }
+  warn_ignored(io, loaded.spec);
   let outs: Outputs;
   try {
     outs = open_outputs({ trace: flags.trace, ftrace: flags.ftrace, html: flags.html });

@@ -5,7 +5,7 @@
  */
 import type { ReplayInfo } from "@ksim/campaign";
 import { ExitCode } from "@ksim/report";
-import { one_line, ScenarioError } from "@ksim/scenario";
+import { one_line, ScenarioError, type ScenarioSpec } from "@ksim/scenario";
 import type { CliIo } from "./cli_io.js";
 
 /** An error class whose instances are bad input (exit 2), not an internal error. */
@@ -35,6 +35,17 @@ export function fail(io: CliIo, e: unknown, debug: boolean, opts: FailOptions = 
   if (debug) io.stderr(`${mask(e instanceof Error && e.stack ? e.stack : String(e))}\n`);
   else io.stderr("ksim: (run again with --debug for the stack trace)\n");
   return ExitCode.INTERNAL;
+}
+
+/**
+ * One warning line per rt-app key the scenario's rt-app files have that
+ * rt-app does not read: rt-app passes over them in silence (a misspelt
+ * key too), and ksim runs the file as rt-app would, but says so.
+ */
+export function warn_ignored(io: CliIo, spec: ScenarioSpec): void {
+  for (const f of spec.rt_app ?? []) {
+    for (const k of f.workload.ignored) io.stderr(`ksim: warning: ${f.workload.source}: ${k.path}: ignored, as rt-app ignores it (${k.why})\n`);
+  }
 }
 
 /** A shell word: as is when it needs no quoting, else in single quotes. */

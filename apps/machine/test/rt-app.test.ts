@@ -91,6 +91,26 @@ describe("rt-app files in a ksim machine", () => {
     expect(result.hang!.hung_tasks[0]!).toMatchObject({ state: "S", in: "futex_wait_queue_me" });
   });
 
+  it("a key rt-app does not read is passed over as rt-app passes over it, with a warning line, also by stress", async () => {
+    // global.frag: an option of an older rt-app, in rt-app's own mp3 and browser examples.
+    const path = file("frag.json", `{ "global": { "duration": 1, "frag": 1 }, "tasks": { "t": { "run": 10000, "timer": { "ref": "tick", "period": 100000 }, "colour": 1 } } }`);
+    const warnings = [
+      `ksim: warning: ${path}: global.frag: ignored, as rt-app ignores it (not a global option rt-app reads)`,
+      `ksim: warning: ${path}: tasks.t.colour: ignored, as rt-app ignores it (not a thread property or an event)`,
+    ];
+    const r = ksim("run", path, "--json");
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim().split("\n")).toEqual(warnings);
+    // The file ran for its global.duration.
+    const report = JSON.parse(r.stdout) as { outcome: string; simulated_ns: number };
+    expect(report).toMatchObject({ outcome: "ok", simulated_ns: 1e9 });
+    // stress is asynchronous: its status comes as a promise, its lines before it settles.
+    let err = "";
+    const code = await main(["stress", path, "--seeds", "1..2", "--jobs", "0"], { stdout: () => {}, stderr: (t) => void (err += t), exit: () => {} });
+    expect(code).toBe(0);
+    expect(err.split("\n").filter((l) => l.startsWith("ksim: warning:"))).toEqual(warnings);
+  });
+
   it("repeated keys run in file order", () => {
     const f = file("repeat.json", `{ "global": { "duration": -1 }, "tasks": { "t": { "loop": 1,
       "run": 1000, "sleep": 2000, "run": 3000, "sleep": 4000 } } }`);

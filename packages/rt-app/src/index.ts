@@ -16,7 +16,7 @@ export {
   RtAppError,
   validate_rt_app,
 } from "./parse.js";
-export type { RtAppEvent, RtAppPhase, RtAppPolicy, RtAppSched, RtAppThread, RtAppWorkload } from "./types.js";
+export type { RtAppEvent, RtAppIgnoredKey, RtAppPhase, RtAppPolicy, RtAppSched, RtAppThread, RtAppWorkload } from "./types.js";
 export { format_log, format_row, LOG_HEADER } from "./log.js";
 export type { TimingPoint } from "./log.js";
 export { FORKS_LIMIT, rt_app_deadlock, start_rt_app } from "./run.js";

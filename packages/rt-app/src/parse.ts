@@ -6,7 +6,7 @@
  * naming the field and why.
  */
 import { get, is_object, JsonSyntaxError, parse_json, type JsonObject, type JsonValue } from "./json.js";
-import type { RtAppEvent, RtAppPhase, RtAppPolicy, RtAppSched, RtAppThread, RtAppWorkload } from "./types.js";
+import type { RtAppEvent, RtAppIgnoredKey, RtAppPhase, RtAppPolicy, RtAppSched, RtAppThread, RtAppWorkload } from "./types.js";
 
 /** A bad or refused rt-app file: `<source>: <path>: <detail>`. */
 export class RtAppError extends Error {
@@ -91,7 +91,7 @@ export function validate_rt_app(doc: JsonValue, source: string): RtAppWorkload {
   const v: Validator = new Validator(source);
   if (!is_object(doc)) v.fail("", "expected an object at the top level with a `tasks` object");
   for (const [key] of doc.entries) {
-    if (key !== "tasks" && key !== "global" && key !== "resources") v.fail(key, "unknown key (an rt-app file has tasks, global and resources)");
+    if (key !== "tasks" && key !== "global" && key !== "resources") v.ignore(key, "rt-app reads only tasks, global and resources");
   }
   const global = get(doc, "global") ?? { kind: "object", entries: [] };
   if (!is_object(global)) v.fail("global", "expected an object");
@@ -110,6 +110,7 @@ export function validate_rt_app(doc: JsonValue, source: string): RtAppWorkload {
     threads,
     barriers: [...v.barriers],
     timer_modes: [...v.timer_modes],
+    ignored: v.ignored,
   };
 }
 
@@ -130,8 +131,16 @@ class Validator {
 
   constructor(private readonly source: string) {}
 
+  /** Keys rt-app does not read, which it passes over without a word: kept to warn of. */
+  readonly ignored: RtAppIgnoredKey[] = [];
+
   fail(path: string, detail: string): never {
     throw new RtAppError(this.source, path, detail);
+  }
+
+  /** rt-app looks its keys up by name and skips the rest (a typo too): so does ksim, saying so. */
+  ignore(path: string, why: string): void {
+    this.ignored.push({ path, why });
   }
 
   int(path: string, v: JsonValue | undefined, min: number, max: number): number {
@@ -151,7 +160,7 @@ class Validator {
   }
 
   global(g: JsonObject): GlobalOptions {
-    for (const [key] of g.entries) if (!GLOBAL_KEYS.has(key)) this.fail(`global.${key}`, "unknown key");
+    for (const [key] of g.entries) if (!GLOBAL_KEYS.has(key)) this.ignore(`global.${key}`, "not a global option rt-app reads");
     const pi = get(g, "pi_enabled");
     if (pi !== undefined && this.bool("global.pi_enabled", pi)) {
       this.fail("global.pi_enabled", "priority-inheritance mutexes (PI futexes, rt_mutex) are not modelled by ksim");
@@ -228,7 +237,8 @@ class Validator {
       if (allowed.has(key)) continue;
       if (phases_v === undefined && (event_prefix(key) !== null || key === "loop")) continue;
       if (key === "runtime" || key === "period" || key === "deadline") this.fail(`${path}.${key}`, `${DEADLINE} (rt-app's legacy thread-level grammar)`);
-      this.fail(`${path}.${key}`, phases_v === undefined ? "unknown key (not a thread property or an event)" : "unknown key (events go in a phase when the thread has phases)");
+      // A thread without phases is its own phase, which passes over the rest.
+      if (phases_v !== undefined) this.ignore(`${path}.${key}`, event_prefix(key) !== null ? "a thread with phases has its events in them" : "not a thread property");
     }
     const instance = get(t, "instance") === undefined ? 1 : this.int(`${path}.instance`, get(t, "instance"), 0, MAX_THREADS);
     this.nr_threads += instance;
@@ -279,7 +289,7 @@ class Validator {
     for (const [key, v] of o.entries) {
       const prefix = event_prefix(key);
       if (prefix !== null) events.push(this.event(`${path}.${key}`, key, prefix, v, ctx));
-      else if (!phase_keys.has(key) && !extra.includes(key)) this.fail(`${path}.${key}`, "unknown key (not a phase property or an event)");
+      else if (!phase_keys.has(key) && !extra.includes(key)) this.ignore(`${path}.${key}`, extra.length > 0 ? "not a thread property or an event" : "not a phase property or an event");
       if (events.length > MAX_EVENTS) this.fail(path, `more than ${MAX_EVENTS} events in one phase`);
     }
     if (events.length === 0) this.fail(path, "no events: a phase must have at least one (run, sleep, timer, ...)");
@@ -339,7 +349,7 @@ class Validator {
 
   timer(path: string, key: string, v: JsonValue, ctx: EventContext): RtAppEvent {
     if (!is_object(v)) this.fail(path, `expected { "ref": ..., "period": ... }, got ${show(v)}`);
-    for (const [k] of v.entries) if (k !== "ref" && k !== "period" && k !== "mode") this.fail(`${path}.${k}`, "unknown key (a timer has ref, period and mode)");
+    for (const [k] of v.entries) if (k !== "ref" && k !== "period" && k !== "mode") this.ignore(`${path}.${k}`, "a timer has ref, period and mode");
     const ref = get(v, "ref") === undefined ? "unknown" : this.str(`${path}.ref`, get(v, "ref"));
     const period_us = get(v, "period") === undefined ? 0 : this.int(`${path}.period`, get(v, "period"), 0, 100 * 86400 * 1_000_000);
     const unique = ref.startsWith("unique");
@@ -352,7 +362,7 @@ class Validator {
 
   cond_wait(path: string, key: string, kind: "wait" | "sync", v: JsonValue): RtAppEvent {
     if (!is_object(v)) this.fail(path, `expected { "ref": <condition>, "mutex": <mutex> }, got ${show(v)}`);
-    for (const [k] of v.entries) if (k !== "ref" && k !== "mutex") this.fail(`${path}.${k}`, "unknown key (expected ref and mutex)");
+    for (const [k] of v.entries) if (k !== "ref" && k !== "mutex") this.ignore(`${path}.${k}`, "a wait has ref and mutex");
     const cond = get(v, "ref") === undefined ? "unknown" : this.str(`${path}.ref`, get(v, "ref"));
     const mutex = get(v, "mutex") === undefined ? "unknown" : this.str(`${path}.mutex`, get(v, "mutex"));
     return { kind, key, cond, mutex };

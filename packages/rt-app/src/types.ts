@@ -57,6 +57,13 @@ export interface RtAppThread {
   readonly phases: readonly RtAppPhase[];
 }
 
+/** A key rt-app does not read: it skips it, and so does ksim (the loader warns of it). */
+export interface RtAppIgnoredKey {
+  /** The field path, as in errors: `global.frag`, `tasks.t.colour`. */
+  readonly path: string;
+  readonly why: string;
+}
+
 export interface RtAppWorkload {
   /** The file, as named to the loader (for messages). */
   readonly source: string;
@@ -71,4 +78,6 @@ export interface RtAppWorkload {
   readonly barriers: readonly (readonly [string, number])[];
   /** Timer resource -> absolute mode (the last `mode` given for it wins, as in rt-app). */
   readonly timer_modes: readonly (readonly [string, boolean])[];
+  /** Keys passed over, in file order, as rt-app passes over them. */
+  readonly ignored: readonly RtAppIgnoredKey[];
 }

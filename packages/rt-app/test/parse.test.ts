@@ -48,15 +48,36 @@ describe("validation", () => {
     expect(refused(`{ "tasks": { "t": { "run": 10, "policy": "SCHED_DEADLINE" } } }`)).toMatch(/^f\.json: tasks\.t\.policy: SCHED_DEADLINE is not in Linux 2\.6\.34/);
   });
 
-  it("refuses util_min, util_max, taskgroup, nodes_membind, pi_enabled and unknown keys, one line each", () => {
+  it("refuses util_min, util_max, taskgroup, nodes_membind and pi_enabled, one line each", () => {
     expect(refused(`{ "tasks": { "t": { "run": 10, "util_min": 100 } } }`)).toMatch(/^f\.json: tasks\.t\.util_min: utilization clamping/);
     expect(refused(`{ "tasks": { "t": { "run": 10, "util_max": 100 } } }`)).toMatch(/^f\.json: tasks\.t\.util_max: /);
     expect(refused(`{ "tasks": { "t": { "run": 10, "taskgroup": "/a" } } }`)).toMatch(/^f\.json: tasks\.t\.taskgroup: /);
     expect(refused(`{ "tasks": { "t": { "run": 10, "nodes_membind": [0] } } }`)).toMatch(/^f\.json: tasks\.t\.nodes_membind: /);
     expect(refused(`{ "global": { "pi_enabled": true }, "tasks": { "t": { "run": 10 } } }`)).toMatch(/^f\.json: global\.pi_enabled: priority-inheritance/);
-    expect(refused(`{ "tasks": { "t": { "run": 10, "colour": 1 } } }`)).toBe("f.json: tasks.t.colour: unknown key (not a thread property or an event)");
     expect(refused(`{ "tasks": { "t": { "run": 10, "priority": 120, "policy": "SCHED_FIFO" } } }`)).toBe("f.json: tasks.t.priority: expected 1..99, got 120");
     for (const m of [refused(`{ "tasks": { "t": { "run": 10, "util_min": 1 } } }`)]) expect(m.split("\n")).toHaveLength(1);
+  });
+
+  it("passes over the keys rt-app does not read, as rt-app does, and lists them in file order", () => {
+    const w = parse_rt_app(
+      `{ "global": { "duration": 1, "frag": 1 }, "extra": {},
+         "tasks": { "t": { "run": 10, "colour": 1, "timer": { "ref": "a", "period": 100, "slack": 5 } },
+                    "p": { "sleep": 5, "phases": { "one": { "run": 10, "weight": 3, "wait": { "ref": "c", "mutex": "m", "x": 0 } } } } } }`,
+      "f.json",
+    );
+    expect(w.ignored).toEqual([
+      { path: "extra", why: "rt-app reads only tasks, global and resources" },
+      { path: "global.frag", why: "not a global option rt-app reads" },
+      { path: "tasks.t.colour", why: "not a thread property or an event" },
+      { path: "tasks.t.timer.slack", why: "a timer has ref, period and mode" },
+      { path: "tasks.p.sleep", why: "a thread with phases has its events in them" },
+      { path: "tasks.p.phases.one.weight", why: "not a phase property or an event" },
+      { path: "tasks.p.phases.one.wait.x", why: "a wait has ref and mutex" },
+    ]);
+    // What is left is what rt-app runs: t's run and timer, p's one phase of run and wait.
+    expect(w.threads.map((t) => t.phases.map((ph) => ph.events.map((e) => e.kind)))).toEqual([[["run", "timer"]], [["run", "wait"]]]);
+    // A thread left with no event at all is refused, as rt-app refuses it.
+    expect(refused(`{ "tasks": { "t": { "colour": 1 } } }`)).toMatch(/^f\.json: tasks\.t: no events/);
   });
 
   it("scales run by a numeric calibration and counts the CPUs named", () => {
