@@ -81,7 +81,13 @@ export const SD_LOAD_IDX_MAX = Math.max(
 /** struct sched_group: the CPUs balanced as one unit at a level, and their power. */
 export class SchedGroup {
   cpu_power = 0;
-  constructor(readonly cpus: CpuMask) {}
+  /** The group's first CPU and how many it has (its mask never changes): a one-CPU group is read without a walk. */
+  readonly first_cpu: number;
+  readonly nr_cpus: number;
+  constructor(readonly cpus: CpuMask) {
+    this.first_cpu = cpus.first();
+    this.nr_cpus = cpus.weight();
+  }
 }
 
 /** struct sched_domain: one CPU's view of one level. */

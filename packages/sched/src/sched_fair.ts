@@ -32,8 +32,13 @@ export type CpuIdleType = "CPU_IDLE" | "CPU_NOT_IDLE" | "CPU_NEWLY_IDLE";
  * through the busiest CPU's migration thread.
  */
 export class FairSchedClass implements SchedClass {
-  /** rq->cpu_load[] */
-  readonly cpu_load: number[][] = [];
+  /**
+   * rq->cpu_load[] of every CPU in one array, CPU_LOAD_IDX_USED entries a
+   * CPU (cpu_load[cpu * CPU_LOAD_IDX_USED + i]): the balancer reads those of
+   * many CPUs, and one block costs fewer loads and cache lines than an
+   * array per CPU. Float64: exact for any integer load.
+   */
+  readonly cpu_load: Float64Array;
   /** The jiffy up to which cpu_load[] has been folded. */
   private readonly load_jiffy: number[] = [];
   /**
@@ -73,7 +78,6 @@ export class FairSchedClass implements SchedClass {
 
   constructor(private readonly s: SchedCore) {
     for (let c = 0; c < s.nr_cpu_ids; c++) {
-      this.cpu_load.push(new Array<number>(CPU_LOAD_IDX_USED).fill(0));
       this.load_jiffy.push(0);
       this.settle_at.push(0);
       this.ticking.push(false);
@@ -87,6 +91,7 @@ export class FairSchedClass implements SchedClass {
       const cpu = c;
       this.balance_ev.push(new SimEvent(`sched_softirq/${c}`, () => this.run_rebalance_domains(cpu)));
     }
+    this.cpu_load = new Float64Array(s.nr_cpu_ids * CPU_LOAD_IDX_USED);
     this.ilb_ev = new SimEvent("nohz_ilb", () => this.run_ilb());
     this.idle_cpus = CpuMask.first_n(s.nr_cpu_ids);
     this.env = {
@@ -193,13 +198,14 @@ export class FairSchedClass implements SchedClass {
     this.load_jiffy[cpu] = j;
     if (n <= 0 || !this.ticking[cpu]) return;
     const this_load = this.weighted_cpuload(cpu);
-    const load = this.cpu_load[cpu]!;
-    load[0] = this_load;
+    const load = this.cpu_load;
+    const base = cpu * CPU_LOAD_IDX_USED;
+    load[base] = this_load;
     for (let i = 1, scale = 2; i < CPU_LOAD_IDX_USED; i++, scale += scale) {
-      const old_load = load[i]!;
+      const old_load = load[base + i]!;
       if (old_load === this_load) continue;
       const gap = cpu_load_gap_after(Math.abs(old_load - this_load), scale, n);
-      load[i] = old_load > this_load ? this_load + gap : this_load - gap;
+      load[base + i] = old_load > this_load ? this_load + gap : this_load - gap;
     }
   }
 
@@ -213,10 +219,11 @@ export class FairSchedClass implements SchedClass {
     const j = this.s.jiffies();
     if (j < this.settle_at[cpu]!) return false;
     this.update_cpu_load(cpu);
-    const load = this.cpu_load[cpu]!;
+    const load = this.cpu_load;
+    const base = cpu * CPU_LOAD_IDX_USED;
     let ticks = 0;
     for (let i = 0, scale = 1; i < LB_IDX_MAX; i++, scale += scale) {
-      if (load[i]! < w) ticks = Math.max(ticks, cpu_load_ticks_to_reach(w - load[i]!, scale));
+      if (load[base + i]! < w) ticks = Math.max(ticks, cpu_load_ticks_to_reach(w - load[base + i]!, scale));
     }
     if (ticks === 0) return true;
     this.settle_at[cpu] = j + ticks;
@@ -228,7 +235,7 @@ export class FairSchedClass implements SchedClass {
     const total = this.weighted_cpuload(cpu);
     if (type === 0) return total;
     this.update_cpu_load(cpu);
-    return Math.min(this.cpu_load[cpu]![type - 1]!, total);
+    return Math.min(this.cpu_load[cpu * CPU_LOAD_IDX_USED + type - 1]!, total);
   }
 
   /** target_load(): a high guess at a migration target's load. */
@@ -236,7 +243,7 @@ export class FairSchedClass implements SchedClass {
     const total = this.weighted_cpuload(cpu);
     if (type === 0) return total;
     this.update_cpu_load(cpu);
-    return Math.max(this.cpu_load[cpu]![type - 1]!, total);
+    return Math.max(this.cpu_load[cpu * CPU_LOAD_IDX_USED + type - 1]!, total);
   }
 
   cpu_avg_load_per_task(cpu: number): number {
@@ -756,6 +763,14 @@ function first_and_not(a: CpuMask, b: CpuMask, c: CpuMask): number {
  */
 function cpu_load_gap_after(gap: number, scale: number, ticks: number): number {
   let k = ticks;
+  // At scale 2 a tick halves the gap (gap - ceil(gap / 2) = floor(gap / 2)):
+  // the halvings to below 2 are floor(log2(gap)), done in one shift.
+  if (scale === 2 && gap >= 2 && gap <= 0x7fffffff) {
+    const halvings = 31 - Math.clz32(gap);
+    const steps = Math.min(k, halvings);
+    gap >>>= steps;
+    k -= steps;
+  }
   while (k > 0 && gap >= scale) {
     gap -= Math.ceil(gap / scale);
     k--;
@@ -766,6 +781,11 @@ function cpu_load_gap_after(gap: number, scale: number, ticks: number): number {
 /** How many ticks cpu_load_gap_after() takes to close `gap` (> 0) at `scale`. */
 function cpu_load_ticks_to_reach(gap: number, scale: number): number {
   let ticks = 0;
+  // At scale 2, floor(log2(gap)) halvings as in cpu_load_gap_after().
+  if (scale === 2 && gap >= 2 && gap <= 0x7fffffff) {
+    ticks = 31 - Math.clz32(gap);
+    gap >>>= ticks;
+  }
   while (gap >= scale) {
     gap -= Math.ceil(gap / scale);
     ticks++;

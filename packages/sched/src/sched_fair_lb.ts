@@ -52,10 +52,12 @@ export class FairLoadIndex {
    * The CPUs of each load above 0, and the loads seen, largest first. A
    * load's entry stays when its last CPU leaves (loads come and go with
    * every enqueue), so the walk skips empty ones; they are dropped once
-   * they outnumber the rest.
+   * they outnumber the rest. buckets_desc[k] is the bucket of
+   * loads_desc[k], so the walks need no lookup by load.
    */
   readonly by_load = new Map<number, LoadBucket>();
   readonly loads_desc: number[] = [];
+  readonly buckets_desc: LoadBucket[] = [];
   private empty_buckets = 0;
   /** Load changes so far, and the jiffy and count at the last settle(). */
   private changes = 0;
@@ -88,10 +90,16 @@ export class FairLoadIndex {
       b = { cpus: new CpuMask(), n: 0 };
       this.by_load.set(w, b);
       const keys = this.loads_desc;
+      const buckets = this.buckets_desc;
       let i = keys.length;
       keys.push(w);
-      for (; i > 0 && keys[i - 1]! < w; i--) keys[i] = keys[i - 1]!;
+      buckets.push(b);
+      for (; i > 0 && keys[i - 1]! < w; i--) {
+        keys[i] = keys[i - 1]!;
+        buckets[i] = buckets[i - 1]!;
+      }
       keys[i] = w;
+      buckets[i] = b;
     } else if (b.n === 0) {
       this.empty_buckets--;
     }
@@ -108,13 +116,17 @@ export class FairLoadIndex {
 
   private drop_empty(): void {
     const keys = this.loads_desc;
+    const buckets = this.buckets_desc;
     let j = 0;
     for (let i = 0; i < keys.length; i++) {
-      const w = keys[i]!;
-      if (this.by_load.get(w)!.n > 0) keys[j++] = w;
-      else this.by_load.delete(w);
+      const b = buckets[i]!;
+      if (b.n > 0) {
+        keys[j] = keys[i]!;
+        buckets[j++] = b;
+      } else this.by_load.delete(keys[i]!);
     }
     keys.length = j;
+    buckets.length = j;
     this.empty_buckets = 0;
   }
 
@@ -141,10 +153,10 @@ export class FairLoadIndex {
   /** The largest load of a CPU in `mask` (0: none). */
   max_load_in(mask: CpuMask): number {
     const keys = this.loads_desc;
+    const buckets = this.buckets_desc;
     for (let k = 0; k < keys.length; k++) {
-      const w = keys[k]!;
-      const b = this.by_load.get(w)!;
-      if (b.n > 0 && b.cpus.intersects(mask)) return w;
+      const b = buckets[k]!;
+      if (b.n > 0 && b.cpus.intersects(mask)) return keys[k]!;
     }
     return 0;
   }
@@ -205,7 +217,7 @@ export function find_idlest_group_indexed(env: LbEnv, sd: SchedDomain, allowed: 
   let min_load = 0;
   for (let k = x.loads_desc.length - 1; idlest < 0 && k >= 0; k--) {
     const w = x.loads_desc[k]!;
-    const b = x.by_load.get(w)!;
+    const b = x.buckets_desc[k]!;
     if (b.n === 0) continue;
     idlest = next_in_walk(b.cpus, sd.span, allowed, allowed, NO_CPUS, this_cpu);
     min_load = w;
@@ -519,7 +531,7 @@ function find_busiest_indexed(env: LbEnv, sd: SchedDomain, this_cpu: number, idl
   for (let k = 0; k < loads_desc.length; k++) {
     const w = loads_desc[k]!;
     if (w < max_load) break;
-    const b = x.by_load.get(w)!;
+    const b = x.buckets_desc[k]!;
     if (b.n === 0) continue;
     const m = b.cpus;
     const i = next_in_walk(m, x.overloaded, sd.span, cpus, unsettled, this_cpu);
@@ -567,7 +579,8 @@ export function find_busiest_queue(env: LbEnv, group: SchedGroup, imbalance: num
   const s = env.s;
   let busiest = -1;
   let max_load = 0;
-  for (let i = group.cpus.first(); i >= 0; i = group.cpus.next(i + 1)) {
+  // A one-CPU group (every group of a domain of single CPUs) needs no walk of its mask.
+  for (let i = group.first_cpu; i >= 0; i = group.nr_cpus === 1 ? -1 : group.cpus.next(i + 1)) {
     if (!cpus.test_cpu(i)) continue;
     const power = SCHED_LOAD_SCALE;
     const capacity = div_round_closest(power, SCHED_LOAD_SCALE);
