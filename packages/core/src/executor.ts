@@ -1,6 +1,6 @@
 import { BUG } from "./bug.js";
 import { CpuMask } from "./cpumask.js";
-import { EFFECT_RUN, EFFECT_SLEEP } from "./effects.js";
+import { EFFECT_RUN, EFFECT_SLEEP, type Effect, type KernelCall } from "./effects.js";
 import type { Engine } from "./engine.js";
 import { SimEvent } from "./heap.js";
 import type { RtRqStats, SchedOps, SchedStats } from "./sched.js";
@@ -54,6 +54,13 @@ export type SelectTaskRqReason = "wake" | "fork";
 
 /** Guard against a loop of yields in which no time passes. */
 const MAX_STEPS_WITHOUT_TIME = 100_000;
+
+/**
+ * %GeneratorPrototype%.next, which every task body inherits. Read off the
+ * body at each step, `next` was a megamorphic load: each generator function
+ * gives its generators a prototype of its own.
+ */
+const generator_next = Object.getPrototypeOf(function* () {}).prototype.next as (this: KernelCall<number>) => IteratorResult<Effect, number>;
 
 /**
  * The process-context machinery every scheduler shares: it steps task
@@ -154,6 +161,7 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
     p.cpu = spec.cpu ?? (cpus.test_cpu(here) ? here : cpus.first());
     p.waker = this;
     p.body = spec.threadfn(p);
+    if (p.body.next !== generator_next) BUG(`create_task(${spec.comm}): threadfn did not return a generator`);
     p.rt.nr_cpus_allowed = p.cpus_allowed.weight();
     this.tasks.push(p);
     this.task_created(p);
@@ -580,7 +588,7 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
     rq.stepping = true;
     try {
       for (;;) {
-        const r = p.body.next();
+        const r = generator_next.call(p.body);
         if (r.done === true) {
           this.do_exit(p, r.value);
           return true;

@@ -31,7 +31,7 @@ import {
 } from "./sched_domains.js";
 import { FairSchedClass } from "./sched_fair.js";
 import { RtSchedClass } from "./sched_rt.js";
-import { nice_to_weight } from "./weights.js";
+import { NICE_0_LOAD, nice_to_weight } from "./weights.js";
 
 export type MigrationThreadStop = "CPU_DEAD" | "CPU_POST_DEAD";
 
@@ -469,7 +469,9 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
       rt_rq.rt_time += delta;
       if (!this.remote && this.sched_rt_runtime_exceeded(rq.cpu)) this.resched_curr(rq);
     } else {
-      p.se.vruntime += (delta * 1024) / p.se.weight;
+      // calc_delta_fair(): a nice-0 task's vruntime advances by delta itself.
+      const weight = p.se.weight;
+      p.se.vruntime += weight === NICE_0_LOAD ? delta : (delta * NICE_0_LOAD) / weight;
       this.cfs_rqs[rq.cpu]!.update_min_vruntime(p);
     }
   }
