@@ -1,6 +1,6 @@
 import { BUG } from "./bug.js";
 import { CpuMask } from "./cpumask.js";
-import { EFFECT_RUN, EFFECT_SLEEP } from "./effects.js";
+import { EFFECT_RUN, EFFECT_SLEEP, type Effect, type KernelCall } from "./effects.js";
 import type { Engine } from "./engine.js";
 import { SimEvent } from "./heap.js";
 import type { RtRqStats, SchedOps, SchedStats } from "./sched.js";
@@ -54,6 +54,14 @@ export type SelectTaskRqReason = "wake" | "fork";
 
 /** Guard against a loop of yields in which no time passes. */
 const MAX_STEPS_WITHOUT_TIME = 100_000;
+
+/**
+ * %GeneratorPrototype%.next, which every task body inherits. Read off the
+ * body at each step, `next` was a megamorphic load: each generator function
+ * gives its generators a prototype of its own.
+ */
+const generator_next = (Object.getPrototypeOf(function* () {}) as { prototype: { next: (this: KernelCall<number>) => IteratorResult<Effect, number> } })
+  .prototype.next;
 
 /**
  * The process-context machinery every scheduler shares: it steps task
@@ -154,6 +162,7 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
     p.cpu = spec.cpu ?? (cpus.test_cpu(here) ? here : cpus.first());
     p.waker = this;
     p.body = spec.threadfn(p);
+    if (p.body.next !== generator_next) BUG(`create_task(${spec.comm}): threadfn did not return a generator`);
     p.rt.nr_cpus_allowed = p.cpus_allowed.weight();
     this.tasks.push(p);
     this.task_created(p);
@@ -368,7 +377,10 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
 
   resched_curr(rq: CpuExec): void {
     rq.need_resched = true;
-    if (!rq.stepping && !rq.deferred && rq.resched_ev.index < 0) this.engine.schedule(rq.resched_ev, this.engine.now);
+    if (rq.stepping || rq.deferred || rq.resched_ev.index >= 0) return;
+    // Engine.enqueue(): no call takes the time (see there).
+    rq.resched_ev.time = this.engine.now;
+    this.engine.enqueue(rq.resched_ev);
   }
 
   resched_cpu(cpu: number): void {
@@ -522,12 +534,23 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
       // the same, so ties resolve as before).
       if (next === rq.idle) return this.cancel_run(rq);
       if (next.run_remaining > 0) {
-        if (next.run_remaining !== Number.POSITIVE_INFINITY) engine.schedule(rq.run_ev, engine.now + next.run_remaining);
+        if (next.run_remaining !== Number.POSITIVE_INFINITY) this.arm_run(rq, next.run_remaining);
         else this.cancel_run(rq);
         return;
       }
       if (!this.step(rq, next)) return;
     }
+  }
+
+  /**
+   * run_ev fires when curr's RUN effect, `ns` more, is done. The time goes
+   * through the event (Engine.enqueue); a duration under 2^31 ns, unlike a
+   * time, passes as a small integer.
+   */
+  private arm_run(rq: CpuExec, ns: number): void {
+    const ev = rq.run_ev;
+    ev.time = this.engine.now + ns;
+    this.engine.enqueue(ev);
   }
 
   private cancel_run(rq: CpuExec): void {
@@ -580,7 +603,7 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
     rq.stepping = true;
     try {
       for (;;) {
-        const r = p.body.next();
+        const r = generator_next.call(p.body);
         if (r.done === true) {
           this.do_exit(p, r.value);
           return true;
@@ -590,7 +613,7 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
           if (!(e.ns > 0)) continue;
           p.run_remaining = e.ns;
           if (rq.need_resched) return true;
-          if (e.ns !== Number.POSITIVE_INFINITY) this.engine.schedule(rq.run_ev, this.engine.now + e.ns);
+          if (e.ns !== Number.POSITIVE_INFINITY) this.arm_run(rq, e.ns);
           else this.cancel_run(rq);
           return false;
         }

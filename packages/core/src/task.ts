@@ -153,8 +153,29 @@ export class TaskStruct {
   }
 }
 
+/**
+ * The policy's name as this module's literal. A name read from a scenario
+ * file is a string of the parser's, equal but not identical to the literal:
+ * every `policy === "FIFO"` on the hot path would compare characters in a
+ * builtin call instead of comparing one pointer.
+ */
+function policy_literal(policy: SchedPolicy): SchedPolicy {
+  switch (policy) {
+    case "NORMAL":
+      return "NORMAL";
+    case "FIFO":
+      return "FIFO";
+    case "RR":
+      return "RR";
+    case "IDLE":
+      return "IDLE";
+  }
+  return policy;
+}
+
 /** Sets policy and priorities as __setscheduler() does. */
 export function set_task_policy(p: TaskStruct, policy: SchedPolicy, prio: number): void {
+  policy = policy_literal(policy);
   p.policy = policy;
   if (rt_policy(policy)) {
     if (!(prio >= 1 && prio <= MAX_USER_RT_PRIO - 1)) BUG(`sched_setscheduler: rt_priority ${prio} outside 1..99`);

@@ -31,7 +31,7 @@ import {
 } from "./sched_domains.js";
 import { FairSchedClass } from "./sched_fair.js";
 import { RtSchedClass } from "./sched_rt.js";
-import { nice_to_weight } from "./weights.js";
+import { NICE_0_LOAD, nice_to_weight } from "./weights.js";
 
 export type MigrationThreadStop = "CPU_DEAD" | "CPU_POST_DEAD";
 
@@ -469,7 +469,9 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
       rt_rq.rt_time += delta;
       if (!this.remote && this.sched_rt_runtime_exceeded(rq.cpu)) this.resched_curr(rq);
     } else {
-      p.se.vruntime += (delta * 1024) / p.se.weight;
+      // calc_delta_fair(): a nice-0 task's vruntime advances by delta itself.
+      const weight = p.se.weight;
+      p.se.vruntime += weight === NICE_0_LOAD ? delta : (delta * NICE_0_LOAD) / weight;
       this.cfs_rqs[rq.cpu]!.update_min_vruntime(p);
     }
   }
@@ -522,11 +524,6 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     return (period * p.se.weight) / Math.max(cfs.load_weight, p.se.weight);
   }
 
-  /** The first tick boundary strictly after `t`. */
-  private tick_after(t: number): number {
-    return (Math.floor(t / this.tick_ns) + 1) * this.tick_ns;
-  }
-
   /**
    * Arms the next tick at which the kernel would act for curr: the RT budget
    * running out, the end of an RR slice, the end of a CFS slice. No other
@@ -543,14 +540,20 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
         const cfs = this.cfs_rqs[rq.cpu]!;
         if (cfs.nr_running > 1) {
           const ran = p.se.sum_exec_runtime - p.se.prev_sum_exec_runtime;
-          at = this.tick_after(this.engine.now + Math.max(0, this.sched_slice(cfs, p) - ran));
+          // The first tick boundary strictly after the slice's end, computed
+          // here: where V8 inlined hrtick_start into schedule() but had no
+          // budget left for a call in it, a time passed to or returned from
+          // that call was boxed, an allocation per hrtick.
+          const end = this.engine.now + Math.max(0, this.sched_slice(cfs, p) - ran);
+          at = (Math.floor(end / this.tick_ns) + 1) * this.tick_ns;
         }
       }
     }
     if (at === Number.POSITIVE_INFINITY) {
       if (rq.hrtick_ev.queued) this.engine.cancel(rq.hrtick_ev);
     } else if (!rq.hrtick_ev.queued || rq.hrtick_ev.time !== at) {
-      this.engine.schedule(rq.hrtick_ev, at);
+      rq.hrtick_ev.time = at;
+      this.engine.enqueue(rq.hrtick_ev);
     }
   }
 
@@ -566,7 +569,9 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     let at = Number.POSITIVE_INFINITY;
     const rt_rq = this.rt_rqs[rq.cpu]!;
     if (this.rt_bandwidth_enabled && rt_rq.rt_runtime !== RUNTIME_INF && rt_rq.rt_runtime < this.rt_period) {
-      at = this.tick_after(now + Math.max(0, rt_rq.rt_runtime - rt_rq.rt_time));
+      // The first tick boundary strictly after the budget runs out (see hrtick_start).
+      const end = now + Math.max(0, rt_rq.rt_runtime - rt_rq.rt_time);
+      at = (Math.floor(end / this.tick_ns) + 1) * this.tick_ns;
     }
     if (p.policy === "RR") {
       const slice_end = now + Math.max(0, p.rt.time_slice);

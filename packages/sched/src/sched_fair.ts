@@ -426,7 +426,9 @@ export class FairSchedClass implements SchedClass {
     const s = this.s;
     const at = Math.max(this.next_balance[cpu]!, s.jiffies() + 1) * s.tick_ns;
     const ev = this.balance_ev[cpu]!;
-    if (!ev.queued || ev.time !== at) s.engine.schedule(ev, at);
+    if (ev.queued && ev.time === at) return;
+    ev.time = at;
+    s.engine.enqueue(ev);
   }
 
   /** After an enqueue or dequeue: whether this CPU now has something an idle CPU could pull. */
