@@ -232,6 +232,49 @@ function level_span(t: Topology, level: SdLevel, cpu: number, nr: number, cpu_ma
   return m;
 }
 
+/** level_span(...).weight() without making the mask. */
+function level_weight(t: Topology, level: SdLevel, cpu: number, nr: number, cpu_map: CpuMask): number {
+  const { first, per } = level_block(t, level, cpu, nr);
+  let w = 0;
+  for (let c = first; c < first + per && c < nr; c++) if (cpu_map.test_cpu(c)) w++;
+  return w;
+}
+
+/**
+ * The group of one CPU of a given power, by CPU and power, shared by every
+ * layout that has it (groups never change once built): a hotplug operation
+ * on a machine whose cpu_map is seldom the same twice would otherwise make
+ * one per CPU, and one SIBLING block per CPU, at every rebuild.
+ */
+const single_groups: Map<number, SchedGroup>[] = [];
+
+function single_cpu_group(cpu: number, power: number): SchedGroup {
+  const by_power = (single_groups[cpu] ??= new Map());
+  let g = by_power.get(power);
+  if (!g) {
+    g = new SchedGroup(CpuMask.cpumask_of(cpu));
+    g.cpu_power = power;
+    by_power.set(power, g);
+  }
+  return g;
+}
+
+/** The blocks of one CPU (span and only group that CPU), by CPU count, CPU and power: shared as single_cpu_group() is. */
+const single_blocks = new Map<number, Map<number, DomainBlock>[]>();
+
+function single_cpu_block(cpu: number, power: number, nr: number): DomainBlock {
+  let by_cpu = single_blocks.get(nr);
+  if (!by_cpu) single_blocks.set(nr, (by_cpu = []));
+  const by_power = (by_cpu[cpu] ??= new Map());
+  let b = by_power.get(power);
+  if (!b) {
+    const g = single_cpu_group(cpu, power);
+    b = domain_block(g.cpus, [g], nr);
+    by_power.set(power, b);
+  }
+  return b;
+}
+
 const CHILD: Readonly<Record<SdLevel, SdLevel | null>> = { SIBLING: null, MC: "SIBLING", CPU: "MC" };
 
 /**
@@ -246,7 +289,12 @@ function build_groups(t: Topology, level: SdLevel, span: CpuMask, nr: number, cp
   const seen = new CpuMask();
   for (let c = span.first(); c >= 0; c = span.next(c + 1)) {
     if (seen.test_cpu(c)) continue;
-    const cpus = child === null ? CpuMask.cpumask_of(c) : level_span(t, child, c, nr, cpu_map);
+    if (child === null || level_weight(t, child, c, nr, cpu_map) === 1) {
+      seen.set_cpu(c);
+      groups.push(single_cpu_group(c, power[c]!));
+      continue;
+    }
+    const cpus = level_span(t, child, c, nr, cpu_map);
     const g = new SchedGroup(cpus);
     for (let i = cpus.first(); i >= 0; i = cpus.next(i + 1)) {
       seen.set_cpu(i);
@@ -283,7 +331,7 @@ function sd_parent_degenerate(sd: SchedDomain, parent: SchedDomain): boolean {
 function cpu_powers(t: Topology, cpu_map: CpuMask, nr: number): number[] {
   const power: number[] = [];
   for (let c = 0; c < nr; c++) {
-    const w = level_span(t, "SIBLING", c, nr, cpu_map).weight();
+    const w = level_weight(t, "SIBLING", c, nr, cpu_map);
     power.push(w > 1 ? Math.floor(SD_INIT.SIBLING.smt_gain / w) : SCHED_LOAD_SCALE);
   }
   return power;
@@ -410,6 +458,10 @@ function domain_layout(t: Topology, cpu_map: CpuMask, nr: number): CachedLayout 
     for (let cpu = cpu_map.first(); cpu >= 0; cpu = cpu_map.next(cpu + 1)) {
       const { first } = level_block(t, level, cpu, nr);
       if (blocks.has(first)) continue;
+      if (level_weight(t, level, cpu, nr, cpu_map) === 1) {
+        blocks.set(first, single_cpu_block(cpu, power[cpu]!, nr));
+        continue;
+      }
       const span = level_span(t, level, cpu, nr, cpu_map);
       blocks.set(first, domain_block(span, build_groups(t, level, span, nr, cpu_map, power), nr));
     }
