@@ -104,9 +104,12 @@ async function scale(cpus, events, repeat) {
   return { cpus, outcome: long.outcome, events: [short.events, long.events], cpu_ms: [short.cpu_ms, long.cpu_ms], us_per_event: per_event("cpu_ms"), wall_us_per_event: per_event("wall_ms") };
 }
 
-const [mode, a, b, c] = process.argv.slice(2);
-let out;
-if (mode === "stress") out = await stress(Number(a));
-else if (mode === "scale") out = await scale(Number(a), Number(b), Number(c ?? 3));
-else throw new Error("usage: children.mjs stress HOURS [--memory] [--dist DIR] | scale CPUS EVENTS [REPEAT]");
-process.stdout.write(`${JSON.stringify(out)}\n`);
+// Run as a program; imported (kinds.mjs takes scale_scenario), it only defines.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const [mode, a, b, c] = process.argv.slice(2);
+  let out;
+  if (mode === "stress") out = await stress(Number(a));
+  else if (mode === "scale") out = await scale(Number(a), Number(b), Number(c ?? 3));
+  else throw new Error("usage: children.mjs stress HOURS [--memory] [--dist DIR] | scale CPUS EVENTS [REPEAT]");
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
