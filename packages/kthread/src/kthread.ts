@@ -32,6 +32,7 @@ import {
   type TaskState,
   type TaskStruct,
   type ThreadFn,
+  type Waitable,
   type WaitEdge,
 } from "@ksim/core";
 import { format_comm } from "./namefmt.js";
@@ -51,7 +52,7 @@ declare module "@ksim/core" {
  * fields are the flag bits 3.x added (KTHREAD_SHOULD_PARK, KTHREAD_IS_PARKED,
  * KTHREAD_IS_PER_CPU).
  */
-export class Kthread {
+export class Kthread implements Waitable {
   should_stop = false;
   should_park = false;
   is_parked = false;
@@ -73,12 +74,40 @@ export class Kthread {
     readonly task: TaskStruct,
     /** kthread_data() of 3.x. */
     readonly data: unknown,
+    /**
+     * Who called kthread_create(), and the name it asked for: ksim's record
+     * (the kernel keeps none) of who is to wake the new thread, so that a
+     * thread left asleep in kthread() can be explained.
+     */
+    private readonly creator: TaskStruct | null = null,
+    private readonly requested = "",
   ) {
     // Named when asked: kthread_create() renames the thread after this runs.
     this.exited = new Completion("kthread->exited", (waiter) =>
       task_edge(waiter, task, `kthread_stop(${task.name}) waits for the thread to exit`),
     );
     this.vfork_done = this.exited;
+  }
+
+  /** What a new thread waits on in kthread() until its first wake-up. */
+  get name(): string {
+    return `kthread(${this.requested})`;
+  }
+
+  /**
+   * A new thread sleeps in kthread() until someone wakes it (kthread_bind()
+   * then wake_up_process(), or kthread_stop()), and in 2.6.34 that is the
+   * caller of kthread_create() once it has the thread back. Until then the
+   * thread still carries kthreadd's name, as the kernel's hung-task report shows.
+   */
+  explain_waiter(waiter: TaskStruct): WaitEdge | null {
+    const c = this.creator;
+    if (c === null || waiter !== this.task || c.state === "X") return null;
+    return task_edge(
+      waiter,
+      c,
+      `${waiter.comm}/${waiter.pid} sleeps in kthread() until it is first woken or stopped, which is left to ${c.comm}/${c.pid}, the caller of kthread_create(${this.requested})`,
+    );
   }
 
   /** The completion kthread_park() waits on. */
@@ -117,6 +146,9 @@ interface KthreadCreateInfo {
   /** threadfn(data), bound when the request is made. */
   readonly call_threadfn: () => KernelCall<number>;
   readonly data: unknown;
+  /** The task that called kthread_create(), and the name it gives the thread. */
+  readonly creator: TaskStruct;
+  readonly comm: string;
   /** Result passed back to kthread_create() from kthreadd. */
   result: TaskStruct | null;
   readonly done: Completion;
@@ -190,13 +222,14 @@ export class Kthreads implements KthreadOps {
 
   /** kthread(): the body of every kernel thread. */
   private *kthread(tsk: TaskStruct, create: KthreadCreateInfo): KernelCall<number> {
-    const self = new Kthread(tsk, create.data);
+    const self = new Kthread(tsk, create.data, create.creator, create.comm);
     tsk.kthread = self;
     // Tell the creator we exist, then sleep until woken or stopped.
     tsk.state = "D";
     create.result = tsk;
     complete(create.done);
     tsk.wchan = "kthread";
+    tsk.blocked_on = self;
     yield SCHEDULE;
 
     let ret = -EINTR;
@@ -231,6 +264,8 @@ export class Kthreads implements KthreadOps {
     const create: KthreadCreateInfo = {
       call_threadfn: () => threadfn(data),
       data,
+      creator: current(),
+      comm,
       result: null,
       done: new Completion(`kthread_create ${comm}`, (waiter) =>
         task_edge(waiter, kthreadd, `kthread_create(${comm}) waits for ${kthreadd.name} to create the thread`),

@@ -104,6 +104,36 @@ describe("kthreadd", () => {
   });
 });
 
+describe("a thread never woken", () => {
+  it("sleeps in D in kthread() under kthreadd's name, and the wait-for graph leads to its creator", () => {
+    const { k, kt, kthreadd } = boot(2);
+    let t!: TaskStruct;
+    // The creator gets the thread back, then blocks on something else
+    // before it binds or wakes it, as a hotplug task starved of its CPU would.
+    const creator = control(k, function* () {
+      t = yield* kt.kthread_create(function* () {
+        return 0;
+      }, null, "late/%d", 1);
+      yield SLEEP(ms(1_000_000));
+      return 0;
+    });
+    k.run(ms(200));
+    expect(t.state).toBe("D");
+    expect(t.wchan).toBe("kthread");
+    const chain = k.waitfor.follow({ kind: "task", task: t });
+    expect(chain.path.length).toBe(1);
+    expect(chain.path[0]!.to).toEqual({ kind: "task", task: creator });
+    expect(chain.path[0]!.because).toBe(
+      `late/1/${t.pid} sleeps in kthread() until it is first woken or stopped, which is left to ctl/${creator.pid}, the caller of kthread_create(late/1)`,
+    );
+    // Once woken, the thread waits for nobody.
+    expect(kthreadd.state).toBe("S");
+    k.sched.wake_up_process(t);
+    k.run(ms(300));
+    expect(k.waitfor.follow({ kind: "task", task: t }).path).toEqual([]);
+  });
+});
+
 describe("kthread_create, kthread_bind, wake-up and kthread_stop", () => {
   it("runs a bound thread on its CPU until kthread_stop, which returns threadfn's value (42)", () => {
     const { k, kt } = boot(2);
