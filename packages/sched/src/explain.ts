@@ -6,6 +6,9 @@ export interface ExplainedSched {
   readonly k: Kernel;
   readonly rt_rqs: readonly RtRq[];
   readonly rt_period_timer: HrTimer;
+  /** def_rt_bandwidth: sched_rt_period_us and sched_rt_runtime_us, in ns. */
+  readonly rt_period: number;
+  readonly rt_runtime: number;
   cpu_curr(cpu: number): TaskStruct;
   rt_rq_stats(cpu: number): RtRqStats;
 }
@@ -15,6 +18,23 @@ const ms = (ns: number): string => `${(ns / 1e6).toFixed(3).replace(/\.?0+$/, ""
 function describe_policy(s: ExplainedSched, cpu: number): string {
   const p = s.cpu_curr(cpu);
   return rt_policy(p.policy) ? `${p.policy} ${p.rt_priority}` : p.policy;
+}
+
+/**
+ * While an RT task holds a CPU, what RT bandwidth leaves to the other
+ * classes: the rt_rq's use of its runtime this period. A runtime grown to the
+ * whole period (borrowed from the root domain's other CPUs) never throttles.
+ */
+function rt_budget(s: ExplainedSched, cpu: number): string {
+  if (!rt_policy(s.cpu_curr(cpu).policy)) return "";
+  const v = s.rt_rq_stats(cpu);
+  if (v.rt_runtime === RUNTIME_INF) return `; rt_rq ${cpu} has no runtime limit`;
+  let all = "";
+  if (v.rt_runtime >= s.rt_period) {
+    const borrowed = v.rt_runtime > s.rt_runtime ? " (borrowed from other CPUs of its root domain)" : "";
+    all = `: the whole period${borrowed}, so it never throttles`;
+  }
+  return `; rt_rq ${cpu} has run ${ms(v.rt_time)} of its ${ms(v.rt_runtime)} runtime this period${all}`;
 }
 
 /**
@@ -75,7 +95,7 @@ export function sched_explainer(s: ExplainedSched): (n: WaitNode) => WaitEdge | 
         return {
           from: n,
           to: { kind: "task", task: curr },
-          because: `CPU ${cpu} is running ${curr.comm}/${curr.pid} (${describe_policy(s, cpu)})`,
+          because: `CPU ${cpu} is running ${curr.comm}/${curr.pid} (${describe_policy(s, cpu)})${rt_budget(s, cpu)}`,
         };
       }
       case "rt_rq": {

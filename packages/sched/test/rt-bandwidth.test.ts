@@ -41,6 +41,34 @@ describe("RT bandwidth (Documentation/scheduler/sched-rt-group.txt: 950 ms of ev
     expect(cfs.se.sum_exec_runtime).toBe(0);
   });
 
+  it.each([2, 8])("on %i CPUs the wait-for graph says why the starved NORMAL task does not run: runtime borrowed up to the period", (cpus) => {
+    const k = make_sched_kernel({ cpus });
+    const rt = spawn_on(k, 0, { comm: "fifo", policy: "FIFO", rt_priority: 50, cpus_allowed: CpuMask.of([0]), threadfn: spinner });
+    const cfs = spawn_on(k, 0, { comm: "normal", cpus_allowed: CpuMask.of([0]), threadfn: spinner });
+    k.run(5 * NSEC_PER_SEC + ms(300));
+    expect(cfs.se.sum_exec_runtime).toBe(0);
+    const chain = k.waitfor.follow({ kind: "task", task: cfs });
+    expect(chain.path.map((e) => e.to)).toEqual([
+      { kind: "cpu", cpu: 0 },
+      { kind: "task", task: rt },
+    ]);
+    expect(chain.path[0]!.because).toBe(`normal/${cfs.pid} (NORMAL) is runnable on CPU 0 but does not run`);
+    // 1000 ms: a whole period, which sched_rt_runtime_exceeded() never throttles.
+    expect(chain.path[1]!.because).toMatch(
+      new RegExp(`^CPU 0 is running fifo/${rt.pid} \\(FIFO 50\\); rt_rq 0 has run [0-9.]+ ms of its 1000 ms runtime this period: the whole period \\(borrowed from other CPUs of its root domain\\), so it never throttles$`),
+    );
+  });
+
+  it("the wait-for graph gives an rt_rq's runtime as it stands: 950 ms on one CPU, which throttles", () => {
+    const k = make_sched_kernel({ cpus: 1 });
+    const rt = spawn_on(k, 0, { comm: "fifo", policy: "FIFO", rt_priority: 50, threadfn: spinner });
+    const cfs = spawn_on(k, 0, { comm: "normal", threadfn: spinner });
+    k.run(ms(2400));
+    const edge = k.waitfor.follow({ kind: "task", task: cfs }).path[1]!;
+    expect(edge.to).toEqual({ kind: "task", task: rt });
+    expect(edge.because).toMatch(/^CPU 0 is running fifo\/\d+ \(FIFO 50\); rt_rq 0 has run [0-9.]+ ms of its 950 ms runtime this period$/);
+  });
+
   it("without runtime sharing the same spinner is throttled every period", () => {
     const k = make_sched_kernel({ cpus: 2, rt_runtime_share: false });
     const rt = spawn_on(k, 0, { comm: "fifo", policy: "FIFO", rt_priority: 50, cpus_allowed: CpuMask.of([0]), threadfn: spinner });
