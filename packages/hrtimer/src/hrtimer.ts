@@ -108,6 +108,8 @@ class HrtimerCpuBase {
   readonly clock_base: readonly HrtimerClockBase[];
   /** hrtimer_interrupt runs here now: it reprograms the device on its way out. */
   in_hrtimer_interrupt = false;
+  /** cpu_base->expires_next: the earliest expiry queued, as hrtimer_next_expiry() last found it. */
+  expires_next = Number.POSITIVE_INFINITY;
 
   constructor(
     readonly cpu: number,
@@ -435,14 +437,19 @@ export class Hrtimers implements HrtimerOps {
 
   // ---- the clock event device and hrtimer_interrupt ---------------------------
 
-  /** The earliest expiry queued on the CPU; +Infinity when none. */
-  private hrtimer_next_expiry(cpu_base: HrtimerCpuBase): number {
+  /**
+   * The earliest expiry queued on the CPU (+Infinity when none), into
+   * cpu_base.expires_next, not returned: a time past 2^31 ns is a heap
+   * number in V8, and where this is not inlined a returned one is boxed,
+   * an allocation per interrupt.
+   */
+  private hrtimer_next_expiry(cpu_base: HrtimerCpuBase): void {
     let next = Number.POSITIVE_INFINITY;
     for (let i = 0; i < HRTIMER_MAX_CLOCK_BASES; i++) {
       const n = cpu_base.clock_base[i]!.first();
       if (n !== undefined && n.time < next) next = n.time;
     }
-    return next;
+    cpu_base.expires_next = next;
   }
 
   /**
@@ -455,13 +462,17 @@ export class Hrtimers implements HrtimerOps {
     if (cpu_base.in_hrtimer_interrupt) return;
     const engine = this.k.engine;
     const ev = cpu_base.event;
-    const next = this.hrtimer_next_expiry(cpu_base);
+    this.hrtimer_next_expiry(cpu_base);
+    const next = cpu_base.expires_next;
     if (next === Number.POSITIVE_INFINITY || this.k.hotplug.local_timer_masked(cpu_base.cpu)) {
       if (ev.queued) engine.cancel(ev);
       return;
     }
     const at = next > engine.now ? next : engine.now;
-    if (!ev.queued || ev.time !== at) engine.schedule(ev, at);
+    if (ev.queued && ev.time === at) return;
+    // Engine.enqueue(): the time goes through the event, not a call's argument.
+    ev.time = at;
+    engine.enqueue(ev);
   }
 
   /** The device's interrupt. Its engine event is cancelled when the interrupt is masked. */
@@ -488,7 +499,7 @@ export class Hrtimers implements HrtimerOps {
     cpu_base.in_hrtimer_interrupt = true;
     try {
       let expired = 0;
-      while (this.hrtimer_next_expiry(cpu_base) <= now) {
+      for (this.hrtimer_next_expiry(cpu_base); cpu_base.expires_next <= now; this.hrtimer_next_expiry(cpu_base)) {
         for (let i = 0; i < HRTIMER_MAX_CLOCK_BASES; i++) {
           const base = cpu_base.clock_base[i]!;
           for (let node = base.first(); node !== undefined && node.time <= now; node = base.first()) {
@@ -498,7 +509,7 @@ export class Hrtimers implements HrtimerOps {
                   `(${MAX_EXPIRIES_PER_INTERRUPT} expiries in one interrupt; a callback re-arms at or before now)`,
               );
             }
-            this.__run_hrtimer(node.timer, node, base, now);
+            this.__run_hrtimer(node.timer, node, base);
           }
         }
       }
@@ -513,7 +524,7 @@ export class Hrtimers implements HrtimerOps {
    * __run_hrtimer(): the timer leaves the queue in state CALLBACK, its
    * function runs, and HRTIMER_RESTART puts it back on the same base.
    */
-  private __run_hrtimer(timer: HrTimer, node: HrtimerNode, base: HrtimerClockBase, now: Nanoseconds): void {
+  private __run_hrtimer(timer: HrTimer, node: HrtimerNode, base: HrtimerClockBase): void {
     if (timer.expires !== node.time) {
       BUG(`hrtimer ${timer.name}: expiry changed from ${node.time} to ${timer.expires} while it was queued`);
     }
@@ -524,7 +535,8 @@ export class Hrtimers implements HrtimerOps {
     this.__remove_hrtimer(timer, node, base, HRTIMER_STATE_CALLBACK, false);
     const trace = this.k.trace;
     const cpu = base.cpu_base.cpu;
-    if (trace.enabled) trace.emit("hrtimer_expire_entry", cpu, { hrtimer: timer.name, now, function: function_name(timer) });
+    // `now` read here, not passed in: a time argument is boxed where the call is not inlined.
+    if (trace.enabled) trace.emit("hrtimer_expire_entry", cpu, { hrtimer: timer.name, now: this.k.engine.now, function: function_name(timer) });
     this.stats.fired++;
     const restart = fn(timer);
     if (trace.enabled) trace.emit("hrtimer_expire_exit", cpu, { hrtimer: timer.name });
