@@ -122,6 +122,27 @@ class HrtimerCpuBase {
   }
 }
 
+// The BUGs of the interrupt path, apart so that its functions stay small
+// enough for V8 to inline (a message's template is most of their bytecode).
+
+function interrupt_livelock(cpu: number, timer: HrTimer, now: Nanoseconds): never {
+  BUG(
+    `hrtimer interrupt livelock on CPU ${cpu}: ${timer.name} keeps expiring at ${now} ns ` +
+      `(${MAX_EXPIRIES_PER_INTERRUPT} expiries in one interrupt; a callback re-arms at or before now)`,
+  );
+}
+
+function bad_expiry(timer: HrTimer, node: HrtimerNode): never {
+  if (timer.expires !== node.time) {
+    BUG(`hrtimer ${timer.name}: expiry changed from ${node.time} to ${timer.expires} while it was queued`);
+  }
+  BUG(`hrtimer ${timer.name} expired with no function`);
+}
+
+function restarted_in_callback(timer: HrTimer): never {
+  BUG(`hrtimer ${timer.name}: callback returned HRTIMER_RESTART but the timer was restarted or cancelled inside it (state ${timer.state})`);
+}
+
 function node_of(timer: HrTimer, what: string): HrtimerNode {
   const node = timer.node;
   if (!(node instanceof HrtimerNode)) BUG(`${what}(${timer.name}) before hrtimer_init`);
@@ -503,12 +524,7 @@ export class Hrtimers implements HrtimerOps {
         for (let i = 0; i < HRTIMER_MAX_CLOCK_BASES; i++) {
           const base = cpu_base.clock_base[i]!;
           for (let node = base.first(); node !== undefined && node.time <= now; node = base.first()) {
-            if (++expired > MAX_EXPIRIES_PER_INTERRUPT) {
-              BUG(
-                `hrtimer interrupt livelock on CPU ${cpu}: ${node.timer.name} keeps expiring at ${now} ns ` +
-                  `(${MAX_EXPIRIES_PER_INTERRUPT} expiries in one interrupt; a callback re-arms at or before now)`,
-              );
-            }
+            if (++expired > MAX_EXPIRIES_PER_INTERRUPT) interrupt_livelock(cpu, node.timer, now);
             this.__run_hrtimer(node.timer, node, base);
           }
         }
@@ -525,28 +541,26 @@ export class Hrtimers implements HrtimerOps {
    * function runs, and HRTIMER_RESTART puts it back on the same base.
    */
   private __run_hrtimer(timer: HrTimer, node: HrtimerNode, base: HrtimerClockBase): void {
-    if (timer.expires !== node.time) {
-      BUG(`hrtimer ${timer.name}: expiry changed from ${node.time} to ${timer.expires} while it was queued`);
-    }
     const fn = timer.function;
-    if (fn === null) BUG(`hrtimer ${timer.name} expired with no function`);
+    if (timer.expires !== node.time || fn === null) bad_expiry(timer, node);
     // debug_deactivate() traces the expiry as a cancel too, as 2.6.34 does.
     this.trace_hrtimer_cancel(timer, base);
     this.__remove_hrtimer(timer, node, base, HRTIMER_STATE_CALLBACK, false);
     const trace = this.k.trace;
-    const cpu = base.cpu_base.cpu;
-    // `now` read here, not passed in: a time argument is boxed where the call is not inlined.
-    if (trace.enabled) trace.emit("hrtimer_expire_entry", cpu, { hrtimer: timer.name, now: this.k.engine.now, function: function_name(timer) });
+    if (trace.enabled) this.trace_expire_entry(timer, base);
     this.stats.fired++;
     const restart = fn(timer);
-    if (trace.enabled) trace.emit("hrtimer_expire_exit", cpu, { hrtimer: timer.name });
+    if (trace.enabled) trace.emit("hrtimer_expire_exit", base.cpu_base.cpu, { hrtimer: timer.name });
     if (restart !== HRTIMER_NORESTART) {
-      if (timer.state !== HRTIMER_STATE_CALLBACK) {
-        BUG(`hrtimer ${timer.name}: callback returned HRTIMER_RESTART but the timer was restarted or cancelled inside it (state ${timer.state})`);
-      }
+      if (timer.state !== HRTIMER_STATE_CALLBACK) restarted_in_callback(timer);
       this.enqueue_hrtimer(timer, node, base);
     }
     timer.state &= ~HRTIMER_STATE_CALLBACK;
+  }
+
+  /** `now` read here, not passed in: a time argument is boxed where the call is not inlined. */
+  private trace_expire_entry(timer: HrTimer, base: HrtimerClockBase): void {
+    this.k.trace.emit("hrtimer_expire_entry", base.cpu_base.cpu, { hrtimer: timer.name, now: this.k.engine.now, function: function_name(timer) });
   }
 
   // ---- CPU hotplug -----------------------------------------------------------

@@ -447,7 +447,11 @@ export class FairSchedClass implements SchedClass {
       this.pullable_load[cpu] = load;
       this.max_pullable = -1;
     }
-    if (pullable === this.pullable[cpu]) return;
+    if (pullable !== this.pullable[cpu]) this.pullable_changed(cpu, pullable);
+  }
+
+  /** nr_running_changed() when the CPU starts or stops having something to pull; apart, so that the usual case inlines small. */
+  private pullable_changed(cpu: number, pullable: boolean): void {
     this.pullable[cpu] = pullable;
     if (pullable) this.pullable_mask.set_cpu(cpu);
     else this.pullable_mask.clear_cpu(cpu);
