@@ -1,4 +1,5 @@
 import { BUG } from "./bug.js";
+import type { ExecContext } from "./context.js";
 import { CpuMask } from "./cpumask.js";
 import { EFFECT_RUN, EFFECT_SLEEP, type Effect, type KernelCall } from "./effects.js";
 import type { Engine } from "./engine.js";
@@ -51,6 +52,11 @@ export class CpuExec {
 
 /** Why select_task_rq() is asked: a wake-up (SD_BALANCE_WAKE) or a new task (SD_BALANCE_FORK). */
 export type SelectTaskRqReason = "wake" | "fork";
+
+/** schedule_debug()'s BUG, apart so that step() stays small enough for V8 to inline. */
+function scheduling_while_atomic(p: TaskStruct, slept: boolean, ctx: ExecContext): never {
+  BUG(`scheduling while atomic: ${p.name} ${slept ? "slept" : "called schedule()"} with preempt_count ${ctx.atomic}, irq depth ${ctx.irq}`);
+}
 
 /** Guard against a loop of yields in which no time passes. */
 const MAX_STEPS_WITHOUT_TIME = 100_000;
@@ -235,7 +241,10 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
   }
 
   protected try_to_wake_up(p: TaskStruct, states: string, event: "sched_wakeup" | "sched_wakeup_new"): boolean {
-    if (!states.includes(p.state)) return false;
+    // TASK_NORMAL, what nearly every wake-up asks for, by two comparisons:
+    // String.prototype.includes is a builtin call per wake-up.
+    const state = p.state;
+    if (states === "SD" ? state !== "S" && state !== "D" : !states.includes(state)) return false;
     if (p.usage <= 0) BUG(`use-after-free: wake-up of freed task ${p.name}`);
     this.cancel_sleep_timer(p);
     p.blocked_on = null;
@@ -246,18 +255,21 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
     p.state = "R";
     const rq = this.rq(cpu);
     this.activate_task(rq, p, true);
-    if (this.trace.enabled) {
-      this.trace.emit(event, this_cpu >= 0 ? this_cpu : cpu, {
-        comm: p.comm,
-        pid: p.pid,
-        prio: p.prio,
-        success: 1,
-        target_cpu: cpu,
-      });
-    }
+    if (this.trace.enabled) this.trace_wakeup(event, p, this_cpu, cpu);
     this.check_preempt_curr(rq, p);
     this.task_woken(rq, p);
     return true;
+  }
+
+  /** The wake-up's trace event, apart so that try_to_wake_up() inlines small. */
+  private trace_wakeup(event: "sched_wakeup" | "sched_wakeup_new", p: TaskStruct, this_cpu: number, cpu: number): void {
+    this.trace.emit(event, this_cpu >= 0 ? this_cpu : cpu, {
+      comm: p.comm,
+      pid: p.pid,
+      prio: p.prio,
+      success: 1,
+      target_cpu: cpu,
+    });
   }
 
   set_task_cpu(p: TaskStruct, cpu: number): void {
@@ -492,9 +504,7 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
     const engine = this.engine;
     if (rq.resched_ev.index >= 0) engine.cancel(rq.resched_ev);
     for (let steps = 0; ; steps++) {
-      if (steps > MAX_STEPS_WITHOUT_TIME) {
-        BUG(`livelock on CPU ${rq.cpu}: ${rq.curr.name} keeps yielding and no time passes`);
-      }
+      if (steps > MAX_STEPS_WITHOUT_TIME) this.livelock(rq);
       const prev = rq.curr;
       this.update_curr(rq);
       rq.need_resched = false;
@@ -508,15 +518,7 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
           prev.blocked_since = engine.now;
           this.deactivate_task(rq, prev, true);
         } else if (prev.migration_pending) {
-          prev.migration_pending = false;
-          this.put_prev_task(rq, prev);
-          this.deactivate_task(rq, prev, false);
-          // The migration thread's __migrate_task() to cpumask_any_and(cpu_active_mask, cpus_allowed).
-          let dest = this.any_active_cpu(prev.cpus_allowed);
-          if (dest < 0) dest = this.select_task_rq(prev, rq.cpu);
-          this.set_task_cpu(prev, dest);
-          this.activate_task(this.rq(dest), prev, false);
-          if (dest !== rq.cpu) this.resched_curr(this.rq(dest));
+          this.migrate_prev(rq, prev);
         } else {
           if (prev.yielded) this.yield_task(rq, prev);
           this.put_prev_task(rq, prev);
@@ -543,6 +545,27 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
   }
 
   /**
+   * schedule()'s rare paths, apart so that schedule() leaves V8 budget to
+   * inline its hot callees. A running task whose affinity changed goes
+   * where the migration thread's __migrate_task() would send it:
+   * cpumask_any_and(cpu_active_mask, cpus_allowed).
+   */
+  private migrate_prev(rq: CpuExec, prev: TaskStruct): void {
+    prev.migration_pending = false;
+    this.put_prev_task(rq, prev);
+    this.deactivate_task(rq, prev, false);
+    let dest = this.any_active_cpu(prev.cpus_allowed);
+    if (dest < 0) dest = this.select_task_rq(prev, rq.cpu);
+    this.set_task_cpu(prev, dest);
+    this.activate_task(this.rq(dest), prev, false);
+    if (dest !== rq.cpu) this.resched_curr(this.rq(dest));
+  }
+
+  private livelock(rq: CpuExec): never {
+    BUG(`livelock on CPU ${rq.cpu}: ${rq.curr.name} keeps yielding and no time passes`);
+  }
+
+  /**
    * run_ev fires when curr's RUN effect, `ns` more, is done. The time goes
    * through the event (Engine.enqueue); a duration under 2^31 ns, unlike a
    * time, passes as a small integer.
@@ -558,35 +581,45 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
   }
 
   private context_switch(rq: CpuExec, prev: TaskStruct, next: TaskStruct): void {
-    if (next !== rq.idle) {
-      if (!this.cpu_online(rq.cpu)) BUG(`${next.name} scheduled on offline CPU ${rq.cpu}`);
-      if (!next.cpus_allowed.test_cpu(rq.cpu)) {
-        BUG(`${next.name} scheduled on CPU ${rq.cpu} outside its cpus_allowed ${next.cpus_allowed.toString()}`);
-      }
-      if (next.cpu !== rq.cpu) BUG(`${next.name} runs on CPU ${rq.cpu} but task_cpu() is ${next.cpu}`);
-    }
+    const cpu = rq.cpu;
+    if (next !== rq.idle && (!this.cpu_online(cpu) || !next.cpus_allowed.test_cpu(cpu) || next.cpu !== cpu)) this.bad_switch(rq, next);
     if (prev !== rq.idle) {
       if (prev.state === "R") prev.nivcsw++;
       else prev.nvcsw++;
     }
     rq.nr_switches++;
     this.stats.context_switches++;
-    if (this.trace.enabled) {
-      this.trace.emit("sched_switch", rq.cpu, {
-        prev_comm: prev.comm,
-        prev_pid: prev.pid,
-        prev_prio: prev.prio,
-        prev_state: prev.state,
-        next_comm: next.comm,
-        next_pid: next.pid,
-        next_prio: next.prio,
-      });
-    }
+    if (this.trace.enabled) this.trace_sched_switch(rq, prev, next);
     prev.on_cpu = false;
     next.on_cpu = true;
     rq.curr = next;
     // finish_task_switch(): the last reference of a dead task goes with it.
     if (prev.state === "X") put_task_struct(prev);
+  }
+
+  /**
+   * context_switch()'s checks failed: which one. Apart, as is the trace
+   * below, so that context_switch() stays small enough for V8 to inline
+   * into schedule().
+   */
+  private bad_switch(rq: CpuExec, next: TaskStruct): never {
+    if (!this.cpu_online(rq.cpu)) BUG(`${next.name} scheduled on offline CPU ${rq.cpu}`);
+    if (!next.cpus_allowed.test_cpu(rq.cpu)) {
+      BUG(`${next.name} scheduled on CPU ${rq.cpu} outside its cpus_allowed ${next.cpus_allowed.toString()}`);
+    }
+    BUG(`${next.name} runs on CPU ${rq.cpu} but task_cpu() is ${next.cpu}`);
+  }
+
+  private trace_sched_switch(rq: CpuExec, prev: TaskStruct, next: TaskStruct): void {
+    this.trace.emit("sched_switch", rq.cpu, {
+      prev_comm: prev.comm,
+      prev_pid: prev.pid,
+      prev_prio: prev.prio,
+      prev_state: prev.state,
+      next_comm: next.comm,
+      next_pid: next.pid,
+      next_prio: next.prio,
+    });
   }
 
   /**
@@ -619,9 +652,7 @@ export abstract class ProcessExecutor implements SchedOps, CpuCurrent {
         }
         // schedule_debug(): a task that sleeps or calls schedule() with
         // preemption or interrupts off is the kernel's "scheduling while atomic".
-        if (ctx.atomic > 0 || ctx.irq > 0) {
-          BUG(`scheduling while atomic: ${p.name} ${e.op === EFFECT_SLEEP ? "slept" : "called schedule()"} with preempt_count ${ctx.atomic}, irq depth ${ctx.irq}`);
-        }
+        if (ctx.atomic > 0 || ctx.irq > 0) scheduling_while_atomic(p, e.op === EFFECT_SLEEP, ctx);
         if (e.op === EFFECT_SLEEP) {
           p.state = "S";
           p.wchan = "hrtimer_nanosleep";

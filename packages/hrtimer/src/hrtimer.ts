@@ -108,6 +108,8 @@ class HrtimerCpuBase {
   readonly clock_base: readonly HrtimerClockBase[];
   /** hrtimer_interrupt runs here now: it reprograms the device on its way out. */
   in_hrtimer_interrupt = false;
+  /** cpu_base->expires_next: the earliest expiry queued, as hrtimer_next_expiry() last found it. */
+  expires_next = Number.POSITIVE_INFINITY;
 
   constructor(
     readonly cpu: number,
@@ -118,6 +120,27 @@ class HrtimerCpuBase {
     for (let i = 0; i < HRTIMER_MAX_CLOCK_BASES; i++) bases.push(new HrtimerClockBase(this, i));
     this.clock_base = bases;
   }
+}
+
+// The BUGs of the interrupt path, apart so that its functions stay small
+// enough for V8 to inline (a message's template is most of their bytecode).
+
+function interrupt_livelock(cpu: number, timer: HrTimer, now: Nanoseconds): never {
+  BUG(
+    `hrtimer interrupt livelock on CPU ${cpu}: ${timer.name} keeps expiring at ${now} ns ` +
+      `(${MAX_EXPIRIES_PER_INTERRUPT} expiries in one interrupt; a callback re-arms at or before now)`,
+  );
+}
+
+function bad_expiry(timer: HrTimer, node: HrtimerNode): never {
+  if (timer.expires !== node.time) {
+    BUG(`hrtimer ${timer.name}: expiry changed from ${node.time} to ${timer.expires} while it was queued`);
+  }
+  BUG(`hrtimer ${timer.name} expired with no function`);
+}
+
+function restarted_in_callback(timer: HrTimer): never {
+  BUG(`hrtimer ${timer.name}: callback returned HRTIMER_RESTART but the timer was restarted or cancelled inside it (state ${timer.state})`);
 }
 
 function node_of(timer: HrTimer, what: string): HrtimerNode {
@@ -435,14 +458,19 @@ export class Hrtimers implements HrtimerOps {
 
   // ---- the clock event device and hrtimer_interrupt ---------------------------
 
-  /** The earliest expiry queued on the CPU; +Infinity when none. */
-  private hrtimer_next_expiry(cpu_base: HrtimerCpuBase): number {
+  /**
+   * The earliest expiry queued on the CPU (+Infinity when none), into
+   * cpu_base.expires_next, not returned: a time past 2^31 ns is a heap
+   * number in V8, and where this is not inlined a returned one is boxed,
+   * an allocation per interrupt.
+   */
+  private hrtimer_next_expiry(cpu_base: HrtimerCpuBase): void {
     let next = Number.POSITIVE_INFINITY;
     for (let i = 0; i < HRTIMER_MAX_CLOCK_BASES; i++) {
       const n = cpu_base.clock_base[i]!.first();
       if (n !== undefined && n.time < next) next = n.time;
     }
-    return next;
+    cpu_base.expires_next = next;
   }
 
   /**
@@ -455,13 +483,17 @@ export class Hrtimers implements HrtimerOps {
     if (cpu_base.in_hrtimer_interrupt) return;
     const engine = this.k.engine;
     const ev = cpu_base.event;
-    const next = this.hrtimer_next_expiry(cpu_base);
+    this.hrtimer_next_expiry(cpu_base);
+    const next = cpu_base.expires_next;
     if (next === Number.POSITIVE_INFINITY || this.k.hotplug.local_timer_masked(cpu_base.cpu)) {
       if (ev.queued) engine.cancel(ev);
       return;
     }
     const at = next > engine.now ? next : engine.now;
-    if (!ev.queued || ev.time !== at) engine.schedule(ev, at);
+    if (ev.queued && ev.time === at) return;
+    // Engine.enqueue(): the time goes through the event, not a call's argument.
+    ev.time = at;
+    engine.enqueue(ev);
   }
 
   /** The device's interrupt. Its engine event is cancelled when the interrupt is masked. */
@@ -488,17 +520,12 @@ export class Hrtimers implements HrtimerOps {
     cpu_base.in_hrtimer_interrupt = true;
     try {
       let expired = 0;
-      while (this.hrtimer_next_expiry(cpu_base) <= now) {
+      for (this.hrtimer_next_expiry(cpu_base); cpu_base.expires_next <= now; this.hrtimer_next_expiry(cpu_base)) {
         for (let i = 0; i < HRTIMER_MAX_CLOCK_BASES; i++) {
           const base = cpu_base.clock_base[i]!;
           for (let node = base.first(); node !== undefined && node.time <= now; node = base.first()) {
-            if (++expired > MAX_EXPIRIES_PER_INTERRUPT) {
-              BUG(
-                `hrtimer interrupt livelock on CPU ${cpu}: ${node.timer.name} keeps expiring at ${now} ns ` +
-                  `(${MAX_EXPIRIES_PER_INTERRUPT} expiries in one interrupt; a callback re-arms at or before now)`,
-              );
-            }
-            this.__run_hrtimer(node.timer, node, base, now);
+            if (++expired > MAX_EXPIRIES_PER_INTERRUPT) interrupt_livelock(cpu, node.timer, now);
+            this.__run_hrtimer(node.timer, node, base);
           }
         }
       }
@@ -513,28 +540,27 @@ export class Hrtimers implements HrtimerOps {
    * __run_hrtimer(): the timer leaves the queue in state CALLBACK, its
    * function runs, and HRTIMER_RESTART puts it back on the same base.
    */
-  private __run_hrtimer(timer: HrTimer, node: HrtimerNode, base: HrtimerClockBase, now: Nanoseconds): void {
-    if (timer.expires !== node.time) {
-      BUG(`hrtimer ${timer.name}: expiry changed from ${node.time} to ${timer.expires} while it was queued`);
-    }
+  private __run_hrtimer(timer: HrTimer, node: HrtimerNode, base: HrtimerClockBase): void {
     const fn = timer.function;
-    if (fn === null) BUG(`hrtimer ${timer.name} expired with no function`);
+    if (timer.expires !== node.time || fn === null) bad_expiry(timer, node);
     // debug_deactivate() traces the expiry as a cancel too, as 2.6.34 does.
     this.trace_hrtimer_cancel(timer, base);
     this.__remove_hrtimer(timer, node, base, HRTIMER_STATE_CALLBACK, false);
     const trace = this.k.trace;
-    const cpu = base.cpu_base.cpu;
-    if (trace.enabled) trace.emit("hrtimer_expire_entry", cpu, { hrtimer: timer.name, now, function: function_name(timer) });
+    if (trace.enabled) this.trace_expire_entry(timer, base);
     this.stats.fired++;
     const restart = fn(timer);
-    if (trace.enabled) trace.emit("hrtimer_expire_exit", cpu, { hrtimer: timer.name });
+    if (trace.enabled) trace.emit("hrtimer_expire_exit", base.cpu_base.cpu, { hrtimer: timer.name });
     if (restart !== HRTIMER_NORESTART) {
-      if (timer.state !== HRTIMER_STATE_CALLBACK) {
-        BUG(`hrtimer ${timer.name}: callback returned HRTIMER_RESTART but the timer was restarted or cancelled inside it (state ${timer.state})`);
-      }
+      if (timer.state !== HRTIMER_STATE_CALLBACK) restarted_in_callback(timer);
       this.enqueue_hrtimer(timer, node, base);
     }
     timer.state &= ~HRTIMER_STATE_CALLBACK;
+  }
+
+  /** `now` read here, not passed in: a time argument is boxed where the call is not inlined. */
+  private trace_expire_entry(timer: HrTimer, base: HrtimerClockBase): void {
+    this.k.trace.emit("hrtimer_expire_entry", base.cpu_base.cpu, { hrtimer: timer.name, now: this.k.engine.now, function: function_name(timer) });
   }
 
   // ---- CPU hotplug -----------------------------------------------------------

@@ -308,7 +308,11 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
   protected override pre_schedule(rq: CpuExec, prev: TaskStruct): void {
     const pull = prev !== rq.idle && rt_policy(prev.policy);
     const idle = this.rq_sd[rq.cpu] !== null && this.nr_running(rq.cpu) === 0;
-    if (!pull && !idle) return;
+    if (pull || idle) this.do_pre_schedule(rq, prev, pull);
+  }
+
+  /** pre_schedule()'s work, apart so that the usual case (nothing to do) inlines into schedule() small. */
+  private do_pre_schedule(rq: CpuExec, prev: TaskStruct, pull: boolean): void {
     const ctx = this.engine.ctx;
     const saved_cpu = ctx.cpu;
     const saved_task = ctx.task;
@@ -461,19 +465,23 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
   protected override update_curr_class(rq: CpuExec, p: TaskStruct, delta: number): void {
     p.se.exec_start = this.engine.now;
     if (rt_policy(p.policy)) {
-      if (p.policy === "RR") p.rt.time_slice -= delta;
-      // update_curr_rt()
-      if (!this.rt_bandwidth_enabled) return;
-      const rt_rq = this.rt_rqs[rq.cpu]!;
-      if (rt_rq.rt_runtime === RUNTIME_INF) return;
-      rt_rq.rt_time += delta;
-      if (!this.remote && this.sched_rt_runtime_exceeded(rq.cpu)) this.resched_curr(rq);
+      this.update_curr_rt(rq, p, delta);
     } else {
       // calc_delta_fair(): a nice-0 task's vruntime advances by delta itself.
       const weight = p.se.weight;
       p.se.vruntime += weight === NICE_0_LOAD ? delta : (delta * NICE_0_LOAD) / weight;
       this.cfs_rqs[rq.cpu]!.update_min_vruntime(p);
     }
+  }
+
+  /** update_curr_rt(), apart so that update_curr() of a fair task, the hot case, inlines small. */
+  private update_curr_rt(rq: CpuExec, p: TaskStruct, delta: number): void {
+    if (p.policy === "RR") p.rt.time_slice -= delta;
+    if (!this.rt_bandwidth_enabled) return;
+    const rt_rq = this.rt_rqs[rq.cpu]!;
+    if (rt_rq.rt_runtime === RUNTIME_INF) return;
+    rt_rq.rt_time += delta;
+    if (!this.remote && this.sched_rt_runtime_exceeded(rq.cpu)) this.resched_curr(rq);
   }
 
   /** Charge another CPU's running task up to now, without deciding anything for it. */
@@ -500,13 +508,7 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
     const p = rq.curr;
     if (p === rq.idle) return;
     if (p.policy === "RR" && p.rt.time_slice <= 0) {
-      // task_tick_rt(): a new slice; rotate among equals.
-      p.rt.time_slice = RR_TIMESLICE;
-      const q = this.rt_rqs[rq.cpu]!.queue[p.prio]!;
-      if (q.length > 1) {
-        this.rt_rqs[rq.cpu]!.requeue(p);
-        this.resched_curr(rq);
-      }
+      this.task_tick_rr(rq, p);
     } else if (!rt_policy(p.policy)) {
       // check_preempt_tick()
       const cfs = this.cfs_rqs[rq.cpu]!;
@@ -515,6 +517,16 @@ export class Scheduler extends ProcessExecutor implements SchedCore {
       }
     }
     if (!rq.need_resched) this.hrtick_start(rq);
+  }
+
+  /** task_tick_rt() at the end of an RR slice: a new slice; rotate among equals. Apart, so that task_tick() inlines small. */
+  private task_tick_rr(rq: CpuExec, p: TaskStruct): void {
+    p.rt.time_slice = RR_TIMESLICE;
+    const q = this.rt_rqs[rq.cpu]!.queue[p.prio]!;
+    if (q.length > 1) {
+      this.rt_rqs[rq.cpu]!.requeue(p);
+      this.resched_curr(rq);
+    }
   }
 
   /** sched_slice(): this task's share of the latency period. */

@@ -75,6 +75,9 @@ export class FairSchedClass implements SchedClass {
   /** load_balance_tmpmask */
   private readonly lb_cpus = new CpuMask();
   private readonly balance = { ok: true };
+  /** HZ, and rebalance_domains()' cap on an interval (HZ * nr_cpu_ids / 10): fixed, worked out once, not at each balance. */
+  private readonly hz: number;
+  private readonly max_load_balance_interval: number;
 
   constructor(private readonly s: SchedCore) {
     for (let c = 0; c < s.nr_cpu_ids; c++) {
@@ -91,6 +94,8 @@ export class FairSchedClass implements SchedClass {
       const cpu = c;
       this.balance_ev.push(new SimEvent(`sched_softirq/${c}`, () => this.run_rebalance_domains(cpu)));
     }
+    this.hz = Math.round(1e9 / s.tick_ns);
+    this.max_load_balance_interval = Math.floor((this.hz * s.nr_cpu_ids) / 10);
     this.cpu_load = new Float64Array(s.nr_cpu_ids * CPU_LOAD_IDX_USED);
     this.ilb_ev = new SimEvent("nohz_ilb", () => this.run_ilb());
     this.idle_cpus = CpuMask.first_n(s.nr_cpu_ids);
@@ -442,7 +447,11 @@ export class FairSchedClass implements SchedClass {
       this.pullable_load[cpu] = load;
       this.max_pullable = -1;
     }
-    if (pullable === this.pullable[cpu]) return;
+    if (pullable !== this.pullable[cpu]) this.pullable_changed(cpu, pullable);
+  }
+
+  /** nr_running_changed() when the CPU starts or stops having something to pull; apart, so that the usual case inlines small. */
+  private pullable_changed(cpu: number, pullable: boolean): void {
     this.pullable[cpu] = pullable;
     if (pullable) this.pullable_mask.set_cpu(cpu);
     else this.pullable_mask.clear_cpu(cpu);
@@ -530,7 +539,10 @@ export class FairSchedClass implements SchedClass {
       if (online.test_cpu(cpu) && s.rq_sd[cpu]) next = Math.min(next, this.next_balance[cpu]!);
     }
     if (next === Number.POSITIVE_INFINITY) next = s.jiffies() + 1;
-    s.engine.schedule(this.ilb_ev, Math.max(next, s.jiffies() + 1) * s.tick_ns);
+    // Engine.enqueue(): a time passed as an argument is boxed where the call is not inlined.
+    const ev = this.ilb_ev;
+    ev.time = Math.max(next, s.jiffies() + 1) * s.tick_ns;
+    s.engine.enqueue(ev);
   }
 
   /**
@@ -540,7 +552,7 @@ export class FairSchedClass implements SchedClass {
    */
   rebalance_domains(cpu: number, idle: CpuIdleType): void {
     const s = this.s;
-    const hz = Math.round(1e9 / s.tick_ns);
+    const hz = this.hz;
     const j = s.jiffies();
     let next_balance = j + 60 * hz;
     let update_next_balance = false;
@@ -552,7 +564,7 @@ export class FairSchedClass implements SchedClass {
       if (idle !== "CPU_IDLE") interval *= sd.busy_factor;
       interval = msecs_to_jiffies(interval, hz);
       if (interval === 0) interval = 1;
-      const cap = Math.floor((hz * s.nr_cpu_ids) / 10);
+      const cap = this.max_load_balance_interval;
       if (interval > cap) interval = cap;
       if (j >= sd.last_balance + interval) {
         if (this.load_balance(cpu, sd, idle, balance)) idle = "CPU_NOT_IDLE";
@@ -573,7 +585,7 @@ export class FairSchedClass implements SchedClass {
    */
   idle_balance(cpu: number): void {
     const s = this.s;
-    const hz = Math.round(1e9 / s.tick_ns);
+    const hz = this.hz;
     let next_balance = s.jiffies() + hz;
     this.idle_stamp[cpu] = s.engine.now || 1;
     if (this.avg_idle[cpu]! < SCHED_MIGRATION_COST) return;

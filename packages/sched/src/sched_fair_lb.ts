@@ -67,21 +67,24 @@ export class FairLoadIndex {
   /** After an enqueue or dequeue on `cpu`: its fair load `w` and nr_running `nr`. */
   update(cpu: number, w: number, nr: number): void {
     const old = this.load[cpu]!;
-    if (w !== old) {
-      this.changes++;
-      this.total += w - old;
-      this.load[cpu] = w;
-      if (old > 0) this.leave(cpu, old);
-      if (w > 0) this.join(cpu, w);
-      if (w > old && !this.unsettled.test_cpu(cpu)) {
-        this.unsettled.set_cpu(cpu);
-        this.unsettled_list.push(cpu);
-      }
-    }
+    if (w !== old) this.load_changed(cpu, w, old);
     if (w > 0) this.fair.set_cpu(cpu);
     else this.fair.clear_cpu(cpu);
     if (w > 0 && nr >= 2) this.overloaded.set_cpu(cpu);
     else this.overloaded.clear_cpu(cpu);
+  }
+
+  /** update() of a CPU whose load changed from `old` to `w`; apart, so that update() inlines small. */
+  private load_changed(cpu: number, w: number, old: number): void {
+    this.changes++;
+    this.total += w - old;
+    this.load[cpu] = w;
+    if (old > 0) this.leave(cpu, old);
+    if (w > 0) this.join(cpu, w);
+    if (w > old && !this.unsettled.test_cpu(cpu)) {
+      this.unsettled.set_cpu(cpu);
+      this.unsettled_list.push(cpu);
+    }
   }
 
   private join(cpu: number, w: number): void {
