@@ -8,9 +8,9 @@
  *       measured in the same process; prints events, wall time, events/s
  *       and the fraction of the bare loop.
  *   node apps/machine/bench/profile.mjs scale [cpus] [events] [dist]
- *       `cpus` CPUs, one FIFO cycle task and one spinner per CPU, random
- *       hotplug of every CPU but 0: runs cut at `events` and 4 × `events`
- *       events, and the cost of an event between the two.
+ *       the bench's scaling machine of `cpus` CPUs (children.mjs
+ *       scale_scenario): runs cut at `events` and 4 × `events` events, and
+ *       the cost of an event between the two.
  *
  * `dist` is another build's apps/machine/dist (a scratch worktree of an
  * older commit), so two builds can be timed alternately on one machine.
@@ -18,11 +18,10 @@
  * machine disturbs less than wall time. Run under `node --cpu-prof` for a
  * profile.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { bare_loop } from "./bare-loop.mjs";
+import { scale_scenario } from "./children.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const [mode = "stress", a1, a2, a3] = process.argv.slice(2);
@@ -49,27 +48,6 @@ async function load(dist) {
   return import(pathToFileURL(join(d, "index.js")).href);
 }
 
-/** One FIFO cycle task bound to each CPU and one spinner per CPU allowed everywhere. */
-function scale_yaml(cpus, seconds) {
-  const all = (start) => Array.from({ length: cpus }, (_, i) => (start + i) % cpus);
-  const lines = [
-    `name: scale-${cpus}`,
-    "seed: 1",
-    `duration: ${seconds}s`,
-    `kernel: { cpus: ${cpus}, version: "2.6.34", migration_thread_stop: CPU_POST_DEAD }`,
-    "tasks:",
-  ];
-  for (let c = 0; c < cpus; c++) {
-    lines.push(`  - { comm: rt-cycle${c}, policy: FIFO, priority: ${40 + (c % 50)}, cpus: [${c}], start: ${(c * 7) % 1000}ms, behavior: { cycle: { run: 300ms, sleep: 700ms } }, jitter: 0.5 }`);
-    lines.push(`  - { comm: spin${c}, policy: NORMAL, priority: 0, cpus: [${all(c).join(", ")}], start: ${1500 + ((c * 13) % 500)}ms, behavior: { busy: true } }`);
-  }
-  lines.push("stress:", "  hotplug:", "    interval: [500ms, 3s]", `    cpus: [${all(1).slice(0, cpus - 1).join(", ")}]`, "    on: 0");
-  const dir = mkdtempSync(join(tmpdir(), "ksim-scale-"));
-  const file = join(dir, `scale-${cpus}.yaml`);
-  writeFileSync(file, `${lines.join("\n")}\n`);
-  return file;
-}
-
 if (mode === "stress") {
   const hours = Number(a1 ?? 48);
   const m = await load(a2);
@@ -89,7 +67,7 @@ if (mode === "stress") {
   const cpus = Number(a1 ?? 4);
   const n = Number(a2 ?? 200_000);
   const m = await load(a3);
-  const { spec } = m.load_scenario(scale_yaml(cpus, 1_000_000));
+  const spec = m.parse_scenario(scale_scenario(cpus), `bench-scale-${cpus}`);
   const timed = (max_events) => {
     const t0 = cpu_s();
     const r = m.run_scenario(spec, { max_events });
