@@ -75,7 +75,7 @@ export class FairSchedClass implements SchedClass {
   /** load_balance_tmpmask */
   private readonly lb_cpus = new CpuMask();
   private readonly balance = { ok: true };
-  /** HZ, and rebalance_domains()' cap on an interval (HZ * nr_cpu_ids / 10): fixed, worked out once, not at each balance. */
+  /** HZ, and rebalance_domains()' cap on an interval (HZ * nr_cpu_ids / 10), worked out once, not at each balance. */
   private readonly hz: number;
   private readonly max_load_balance_interval: number;
 
@@ -94,7 +94,7 @@ export class FairSchedClass implements SchedClass {
       const cpu = c;
       this.balance_ev.push(new SimEvent(`sched_softirq/${c}`, () => this.run_rebalance_domains(cpu)));
     }
-    this.hz = Math.round(1e9 / s.tick_ns);
+    this.hz = s.k.config.hz;
     this.max_load_balance_interval = Math.floor((this.hz * s.nr_cpu_ids) / 10);
     this.cpu_load = new Float64Array(s.nr_cpu_ids * CPU_LOAD_IDX_USED);
     this.ilb_ev = new SimEvent("nohz_ilb", () => this.run_ilb());
